@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** rx-im-server: flags -> ChatServer; logs to stderr; exit codes; signals. */
+import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
+import { ChatServer, DEFAULTS } from '../lib/server';
+
+const NAME = 'rx-im-server';
+
+async function main(): Promise<void> {
+  const flags = parseServerFlags(process.argv.slice(2));
+  if (flags.ok === 'help') {
+    process.stdout.write(SERVER_USAGE);
+    return;
+  }
+  if (!flags.ok) {
+    process.stderr.write(`${NAME}: ${flags.error}\n${NAME}: try --help\n`);
+    process.exit(1);
+  }
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const server = new ChatServer({ ...flags.value.server, log });
+  let address;
+  try {
+    address = await server.listen();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const where = `${flags.value.server.host ?? DEFAULTS.host}:${flags.value.server.port ?? DEFAULTS.port}`;
+    const why =
+      e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (another server running? try --port)`
+      : e.code === 'EACCES' ? `permission denied to listen on ${where}`
+      : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? `cannot listen on ${where}: no such local address`
+      : `cannot listen on ${where}: ${e.message}`;
+    process.stderr.write(`${NAME}: ${why}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${NAME} listening on ${address.host}:${address.port} (tcp)\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log(`${signal}: shutting down`);
+    server.close(1000).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${NAME}: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

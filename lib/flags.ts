@@ -1,0 +1,141 @@
+/**
+ * Command-line flags -> options, as a pure function of argv (the CLIs own process.*).
+ * Every bad value yields one specific message, never an exception.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULTS, ServerOptions } from './server';
+import { isLang, LANGS } from './texts';
+
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' };
+
+type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+function parse(argv: readonly string[], spec: Spec): { values: Record<string, string | boolean | undefined> } | { error: string } {
+  try {
+    const { values } = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false });
+    return { values: values as Record<string, string | boolean | undefined> };
+  } catch (err) {
+    return { error: (err as Error).message.replace(/\. To specify a positional argument.*$/s, '') };
+  }
+}
+
+/** An integer in [min, max], or an error message naming the flag. */
+export function integer(flag: string, raw: string, min: number, max: number): number | string {
+  const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) return `--${flag} must be a whole number from ${min} to ${max}, got '${raw}'`;
+  return n;
+}
+
+/** A number of seconds (fractions allowed) > 0, as milliseconds. */
+export function seconds(flag: string, raw: string): number | string {
+  const n = /^\d*\.?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!(n > 0) || !Number.isFinite(n) || n > 2_147_483) return `--${flag} must be a positive number of seconds, got '${raw}'`;
+  return Math.round(n * 1000);
+}
+
+/** What the server CLI runs: the chat server's options and its other edges. */
+export interface ServerConfig {
+  readonly server: ServerOptions;
+  /** HTTP port of the web chat (page + WebSocket); 0 picks a free one. */
+  readonly httpPort: number;
+  /** False with --no-web: TCP only. */
+  readonly web: boolean;
+  /** redis://HOST:PORT to share presence and broadcast with other nodes; in memory when absent. */
+  readonly redisUrl?: string;
+}
+
+export const DEFAULT_HTTP_PORT = 8080;
+
+export const SERVER_USAGE = `Usage: rx-im-server [options]
+
+A chat server: one line per message over TCP (nc, telnet, the rx-im or reference client).
+
+Options:
+  --host HOST                   interface to listen on (default ${DEFAULTS.host})
+  --port PORT                   TCP port, 0 for any free one (default ${DEFAULTS.port})
+  --idle-timeout SECONDS        kick a user silent this long; fractions allowed (default ${DEFAULTS.idleTimeoutMs / 1000})
+  --lang zh|en                  language of every text users see (default ${DEFAULTS.lang})
+  --max-line-bytes N            longest line accepted, in bytes (default ${DEFAULTS.maxLineBytes})
+  --max-queue-bytes N           pending output a client may have before it is cut off (default ${DEFAULTS.maxQueueBytes})
+  --max-connections N           refuse connections beyond this many (default ${DEFAULTS.maxConnections})
+  --max-connections-per-ip N    refuse connections from one IP beyond this many, 0 = no limit (default ${DEFAULTS.maxConnectionsPerIp})
+  --rate-limit N                lines a second each client may send, 0 = no limit (default ${DEFAULTS.rateLimit})
+  --rate-burst N                lines a client may send at once before the rate applies (default ${DEFAULTS.rateBurst})
+  --http-port PORT              port of the web chat (page and WebSocket), 0 for any free one (default ${DEFAULT_HTTP_PORT})
+  --no-web                      no web chat: TCP only
+  --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
+  -h, --help                    show this help
+`;
+
+export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> {
+  const parsed = parse(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    lang: { type: 'string' },
+    'max-line-bytes': { type: 'string' },
+    'max-queue-bytes': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-connections-per-ip': { type: 'string' },
+    'rate-limit': { type: 'string' },
+    'rate-burst': { type: 'string' },
+    'http-port': { type: 'string' },
+    'no-web': { type: 'boolean' },
+    redis: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('error' in parsed) return { ok: false, error: parsed.error };
+  const v = parsed.values;
+  if (v.help) return { ok: 'help' };
+  const options: { -readonly [K in keyof ServerOptions]: ServerOptions[K] } = {};
+  const str = (name: string) => v[name] as string | undefined;
+
+  if (str('host') !== undefined) {
+    if (str('host') === '') return { ok: false, error: '--host must not be empty' };
+    options.host = str('host');
+  }
+  const numeric: [string, keyof ServerOptions, number, number][] = [
+    ['port', 'port', 0, 65535],
+    ['max-line-bytes', 'maxLineBytes', 16, 16 * 1024 * 1024],
+    ['max-queue-bytes', 'maxQueueBytes', 1024, 1024 * 1024 * 1024],
+    ['max-connections', 'maxConnections', 1, 1_000_000],
+    ['max-connections-per-ip', 'maxConnectionsPerIp', 0, 1_000_000],
+    ['rate-burst', 'rateBurst', 1, 1_000_000],
+  ];
+  for (const [flag, key, min, max] of numeric) {
+    const raw = str(flag);
+    if (raw === undefined) continue;
+    const n = integer(flag, raw, min, max);
+    if (typeof n === 'string') return { ok: false, error: n };
+    (options as Record<string, unknown>)[key] = n;
+  }
+  const idle = str('idle-timeout');
+  if (idle !== undefined) {
+    const ms = seconds('idle-timeout', idle);
+    if (typeof ms === 'string') return { ok: false, error: ms };
+    options.idleTimeoutMs = ms;
+  }
+  const lang = str('lang');
+  if (lang !== undefined) {
+    if (!isLang(lang)) return { ok: false, error: `--lang must be one of ${LANGS.join(', ')}, got '${lang}'` };
+    options.lang = lang;
+  }
+  const rate = str('rate-limit');
+  if (rate !== undefined) {
+    const n = /^\d*\.?\d+$/.test(rate.trim()) ? Number(rate) : NaN;
+    if (!(n >= 0) || n > 1_000_000) return { ok: false, error: `--rate-limit must be a number of lines a second from 0 (no limit) to 1000000, got '${rate}'` };
+    options.rateLimit = n;
+  }
+  let httpPort = DEFAULT_HTTP_PORT;
+  const http = str('http-port');
+  if (http !== undefined) {
+    const n = integer('http-port', http, 0, 65535);
+    if (typeof n === 'string') return { ok: false, error: n };
+    httpPort = n;
+  }
+  const redisUrl = str('redis');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
+    return { ok: false, error: `--redis must be a URL like redis://127.0.0.1:6379, got '${redisUrl}'` };
+  }
+  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], redisUrl } };
+}

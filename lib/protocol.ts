@@ -1,0 +1,126 @@
+/**
+ * The wire protocol: a line becomes a typed Command, and the hub's events become lines.
+ * Wire-compatible with the Go reference (`who`, `rename|NAME`, `to|NAME|TEXT`, plain text).
+ */
+import { OperatorFunction, map } from 'rxjs';
+import { Framed, TOO_LONG } from './lines';
+import { NameProblem, Texts } from './texts';
+
+export type Command =
+  | { readonly kind: 'say'; readonly text: string }
+  | { readonly kind: 'who' }
+  | { readonly kind: 'rename'; readonly name: string }
+  | { readonly kind: 'to'; readonly name: string; readonly text: string }
+  | { readonly kind: 'invalid'; readonly reason: 'privateFormat' | 'tooLong' };
+
+export const MAX_NAME_CHARS = 32;
+
+// C0 controls, DEL and C1 controls: never relayed raw (ESC starts terminal escape sequences).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// Bidirectional overrides and isolates: they reorder how the rest of a line is displayed.
+const BIDI = /[\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * Makes text safe to show on another user's terminal: each control character becomes its
+ * visible Unicode "control picture" (ESC -> ␛, BEL -> ␇), tab a space, C1 controls and bidi
+ * overrides U+FFFD. Invalid UTF-8 was already replaced by U+FFFD when the line was decoded.
+ */
+export function sanitize(text: string): string {
+  if (!UNSAFE.test(text)) return text;
+  return text
+    .replace(CONTROL, (c) => {
+      const code = c.charCodeAt(0);
+      if (code === 0x09) return ' ';
+      if (code < 0x20) return String.fromCharCode(0x2400 + code);
+      if (code === 0x7f) return '\u2421';
+      return '\ufffd';
+    })
+    .replace(BIDI, '\ufffd');
+}
+
+/** Parses one line; never throws. */
+export function parseCommand(line: Framed): Command {
+  if (line === TOO_LONG) return { kind: 'invalid', reason: 'tooLong' };
+  if (line === 'who') return { kind: 'who' };
+  if (line.startsWith('rename|')) return { kind: 'rename', name: line.slice('rename|'.length) };
+  if (line.startsWith('to|')) {
+    const rest = line.slice('to|'.length);
+    const bar = rest.indexOf('|');
+    // `to|NAME|TEXT`: TEXT keeps any further `|`. No name, no `|`, or no text: a format error.
+    if (bar <= 0 || bar === rest.length - 1) return { kind: 'invalid', reason: 'privateFormat' };
+    return { kind: 'to', name: rest.slice(0, bar), text: sanitize(rest.slice(bar + 1)) };
+  }
+  return { kind: 'say', text: sanitize(line) };
+}
+
+/**
+ * Lines -> commands.
+ *
+ * ```
+ * lines:    --"who"--"hi"--"to|bob"--|
+ * commands: --who----say---invalid---|
+ * ```
+ */
+export function parseCommands(): OperatorFunction<Framed, Command> {
+  return map(parseCommand);
+}
+
+/** The command as the client writes it on the wire (without the newline). */
+export function formatCommand(command: Exclude<Command, { kind: 'invalid' }>): string {
+  switch (command.kind) {
+    case 'say':
+      return command.text;
+    case 'who':
+      return 'who';
+    case 'rename':
+      return `rename|${command.name}`;
+    case 'to':
+      return `to|${command.name}|${command.text}`;
+  }
+}
+
+// `127.0.0.1:5000`, `[::1]:5000`, `::ffff:1.2.3.4:5000`: what default names look like.
+const ADDRESS_LIKE = /^(\[[0-9a-f:.]*\]|[0-9a-f:.]*[.:][0-9a-f:.]*):[0-9]+$/i;
+
+/** Why a name cannot be taken, or undefined when it can. */
+export function nameProblem(name: string): NameProblem | undefined {
+  const chars = [...name].length;
+  if (chars < 1 || chars > MAX_NAME_CHARS) return 'length';
+  if (name.includes('|')) return 'bar';
+  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]/.test(name)) return 'control';
+  if (/\s/u.test(name)) return 'space';
+  if (ADDRESS_LIKE.test(name)) return 'address';
+  return undefined;
+}
+
+/** The key under which a name is unique: `Alice`, `alice` and `ＡＬＩＣＥ` are one name. */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase();
+}
+
+/** What the hub carries to sessions. */
+export type Event =
+  | { readonly kind: 'online'; readonly addr: string; readonly name: string }
+  | { readonly kind: 'offline'; readonly addr: string; readonly name: string }
+  | { readonly kind: 'say'; readonly addr: string; readonly name: string; readonly text: string }
+  | { readonly kind: 'private'; readonly from: string; readonly text: string };
+
+/** The reference's user line: `[addr]name:suffix`. */
+export function userLine(addr: string, name: string, suffix: string): string {
+  return `[${addr}]${name}:${suffix}`;
+}
+
+/** An event as the line a user receives (without the newline). */
+export function renderEvent(event: Event, t: Texts): string {
+  switch (event.kind) {
+    case 'online':
+      return userLine(event.addr, event.name, t.online);
+    case 'offline':
+      return userLine(event.addr, event.name, t.offline);
+    case 'say':
+      return userLine(event.addr, event.name, event.text);
+    case 'private':
+      return `${event.from} : ${event.text}`;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The server's edges: `ChatServer` runs one session per connected peer (TCP here; any other
+ * transport that can present itself as a `Peer`), bounds each peer's pending output, counts
+ * connections, and shuts everything down cleanly.
+ */
+import * as net from 'node:net';
+import { Observable, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
+import { Hub, MemoryHub } from './hub';
+import { Framed, splitLines } from './lines';
+import { CloseReason, session } from './session';
+import { Lang, Texts, texts as catalogues } from './texts';
+
+export interface ServerOptions {
+  /** Interface to listen on. */
+  readonly host?: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port?: number;
+  /** Silence, in ms, after which a user is kicked. */
+  readonly idleTimeoutMs?: number;
+  readonly lang?: Lang;
+  /** Longest line accepted, in bytes, without its line ending. */
+  readonly maxLineBytes?: number;
+  /** Most output a peer may have pending before it is cut off (its "SendQ"). */
+  readonly maxQueueBytes?: number;
+  /** Connections beyond this many are refused with a notice. */
+  readonly maxConnections?: number;
+  /** Connections from one IP beyond this many are refused; 0: no limit. */
+  readonly maxConnectionsPerIp?: number;
+  /** Lines a second each peer may send (token bucket); 0 turns the limit off. */
+  readonly rateLimit?: number;
+  /** Lines a peer may send at once before the rate applies. */
+  readonly rateBurst?: number;
+  /** Presence and broadcast; in memory by default. */
+  readonly hub?: Hub;
+  readonly scheduler?: SchedulerLike;
+  /** Where the operator's log lines go (one event each); nowhere by default. */
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8888,
+  idleTimeoutMs: 60_000,
+  lang: 'zh' as Lang,
+  maxLineBytes: 4096,
+  maxQueueBytes: 1024 * 1024,
+  maxConnections: 10_000,
+  maxConnectionsPerIp: 0,
+  rateLimit: 20,
+  rateBurst: 40,
+};
+
+/** One connected client, whatever carries its bytes. */
+export interface Peer {
+  /** `ip:port`, as the reference names a new user. */
+  readonly addr: string;
+  /** The IP alone, for per-address limits. */
+  readonly ip: string;
+  /** The client's lines; completes when it goes away, errors on a transport error. */
+  readonly lines$: Observable<Framed>;
+  /** Queues one encoded line (with its `\n`). */
+  write(data: Buffer): void;
+  /** Bytes queued and not yet handed to the kernel. */
+  queued(): number;
+  /** Flushes what is queued, then closes. */
+  end(): void;
+  /** Closes now, dropping what is queued. */
+  destroy(): void;
+  /** Runs once when the transport is closed, whoever closed it. */
+  onClose(callback: () => void): void;
+}
+
+/** `[::1]:5000` or `127.0.0.1:5000`, as Go's `RemoteAddr().String()` writes it. */
+export function formatAddress(ip: string, port: number): string {
+  const plain = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice('::ffff:'.length) : ip;
+  return plain.includes(':') ? `[${plain}]:${port}` : `${plain}:${port}`;
+}
+
+// A broadcast line is written to every recipient in turn, synchronously: encoding the last
+// string once serves them all.
+let lastText: string | undefined;
+let lastBytes = Buffer.alloc(0);
+function encode(line: string): Buffer {
+  if (line !== lastText) {
+    lastBytes = Buffer.from(line + '\n', 'utf8');
+    lastText = line;
+  }
+  return lastBytes;
+}
+
+/** A TCP socket as a Peer. Writes are batched per tick: one `writev` instead of one syscall a line. */
+export function socketPeer(socket: net.Socket, maxLineBytes: number): Peer {
+  const ip = socket.remoteAddress ?? '?';
+  const addr = formatAddress(ip, socket.remotePort ?? 0);
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  const bytes$ = new Observable<Buffer>((subscriber) => {
+    const onData = (chunk: Buffer) => subscriber.next(chunk);
+    const onEnd = () => subscriber.complete();
+    const onError = (err: Error) => subscriber.error(err);
+    socket.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', onError);
+    return () => {
+      socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError);
+    };
+  });
+  return {
+    addr,
+    ip,
+    lines$: bytes$.pipe(splitLines(maxLineBytes)),
+    write(data) {
+      if (socket.destroyed || socket.writableEnded) return;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      socket.write(data);
+    },
+    queued: () => socket.writableLength,
+    end: () => {
+      if (!socket.destroyed) socket.end();
+    },
+    destroy: () => socket.destroy(),
+    onClose: (callback) => {
+      socket.once('close', callback);
+    },
+  };
+}
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class ChatServer {
+  readonly hub: Hub;
+  readonly texts: Texts;
+  private readonly options: Required<Omit<ServerOptions, 'hub' | 'log' | 'scheduler'>>;
+  private readonly scheduler: SchedulerLike;
+  private readonly log: (line: string) => void;
+  private readonly peers = new Map<Peer, Subscription>();
+  private readonly perIp = new Map<string, number>();
+  private tcp: net.Server | undefined;
+  private closing = false;
+
+  constructor(options: ServerOptions = {}) {
+    this.options = {
+      host: options.host ?? DEFAULTS.host,
+      port: options.port ?? DEFAULTS.port,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      lang: options.lang ?? DEFAULTS.lang,
+      maxLineBytes: options.maxLineBytes ?? DEFAULTS.maxLineBytes,
+      maxQueueBytes: options.maxQueueBytes ?? DEFAULTS.maxQueueBytes,
+      maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
+      maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+      rateLimit: options.rateLimit ?? DEFAULTS.rateLimit,
+      rateBurst: options.rateBurst ?? DEFAULTS.rateBurst,
+    };
+    this.hub = options.hub ?? new MemoryHub();
+    this.texts = catalogues[this.options.lang];
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    this.log = options.log ?? (() => {});
+  }
+
+  /** How many peers are connected now. */
+  get connections(): number {
+    return this.peers.size;
+  }
+
+  /** Starts a session for a peer: the one entry point for every transport. */
+  accept(peer: Peer): void {
+    const { maxConnections, maxConnectionsPerIp, maxQueueBytes } = this.options;
+    const fromIp = this.perIp.get(peer.ip) ?? 0;
+    const refusal =
+      this.closing ? this.texts.shutdown
+      : this.peers.size >= maxConnections ? this.texts.serverFull
+      : maxConnectionsPerIp > 0 && fromIp >= maxConnectionsPerIp ? this.texts.tooManyFromAddress
+      : undefined;
+    if (refusal !== undefined) {
+      this.log(`refused ${peer.addr}: ${refusal}`);
+      peer.write(encode(refusal));
+      peer.end();
+      return;
+    }
+    this.perIp.set(peer.ip, fromIp + 1);
+    this.log(`connected ${peer.addr}`);
+
+    let reason: CloseReason | 'left' | 'error' = 'left';
+    const subscription = session(peer.lines$, {
+      hub: this.hub,
+      texts: this.texts,
+      addr: peer.addr,
+      idleMs: this.options.idleTimeoutMs,
+      maxLineBytes: this.options.maxLineBytes,
+      scheduler: this.scheduler,
+    }).subscribe({
+      next: (out) => {
+        if (this.closing) return; // only the shutdown notice goes out now
+        if (typeof out !== 'string') {
+          reason = out.close;
+          return;
+        }
+        // The SendQ bound: a peer that does not read is cut off, never waited for.
+        if (peer.queued() > maxQueueBytes) {
+          if (reason !== 'sendq') {
+            reason = 'sendq';
+            peer.destroy();
+          }
+          return;
+        }
+        peer.write(encode(out));
+      },
+      error: (err: Error) => {
+        reason = 'error';
+        this.log(`error ${peer.addr}: ${err.message}`);
+        peer.destroy();
+      },
+      complete: () => peer.end(),
+    });
+    this.peers.set(peer, subscription);
+    peer.onClose(() => {
+      subscription.unsubscribe();
+      if (this.peers.delete(peer)) {
+        const left = (this.perIp.get(peer.ip) ?? 1) - 1;
+        if (left > 0) this.perIp.set(peer.ip, left);
+        else this.perIp.delete(peer.ip);
+        this.log(reason === 'left' ? `disconnected ${peer.addr}` : `disconnected ${peer.addr} (${describe(reason, this.options.maxQueueBytes)})`);
+      }
+    });
+  }
+
+  /** Listens for TCP clients; resolves with the address actually bound (port 0 picks one). */
+  listen(): Promise<Address> {
+    const { host, port, maxLineBytes } = this.options;
+    const tcp = net.createServer((socket) => {
+      socket.setNoDelay(true);
+      this.accept(socketPeer(socket, maxLineBytes));
+    });
+    this.tcp = tcp;
+    return new Promise((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(port, host, () => {
+        tcp.off('error', reject);
+        tcp.on('error', (err) => this.log(`server error: ${err.message}`));
+        const bound = tcp.address() as net.AddressInfo;
+        resolve({ host: bound.address, port: bound.port });
+      });
+    });
+  }
+
+  /**
+   * Shuts down: every client gets the shutdown notice and is disconnected; resolves once all
+   * are gone (or after `graceMs`, when the stragglers are destroyed).
+   */
+  async close(graceMs = 1000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const stopped = new Promise<void>((resolve) => (this.tcp ? this.tcp.close(() => resolve()) : resolve()));
+    const peers = [...this.peers.keys()];
+    const notice = encode(this.texts.shutdown);
+    for (const peer of peers) peer.write(notice);
+    for (const peer of peers) {
+      this.peers.get(peer)?.unsubscribe();
+      peer.end();
+    }
+    const gone = Promise.all(peers.map((peer) => new Promise<void>((resolve) => peer.onClose(resolve))));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([gone, late]);
+    clearTimeout(timer);
+    for (const peer of this.peers.keys()) peer.destroy();
+    await stopped;
+  }
+}
+
+function describe(reason: CloseReason | 'error', maxQueueBytes: number): string {
+  switch (reason) {
+    case 'idle':
+      return 'kicked: idle';
+    case 'flood':
+      return 'kicked: flooding';
+    case 'sendq':
+      return `cut off: send queue over ${maxQueueBytes} bytes`;
+    case 'shutdown':
+      return 'server shutdown';
+    case 'error':
+      return 'transport error';
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * One user's session, as a pure function of its input lines: commands become effects on the
+ * hub and lines back to the user; the hub's broadcast and the user's inbox flow out too. The
+ * output completes when the user should be disconnected; a `Close` value before the end says
+ * why, when the server (not the user) ends it.
+ */
+import {
+  EMPTY,
+  Observable,
+  SchedulerLike,
+  Subject,
+  asyncScheduler,
+  concat,
+  concatMap,
+  defer,
+  finalize,
+  ignoreElements,
+  map,
+  merge,
+  mergeMap,
+  of,
+  share,
+  takeUntil,
+  tap,
+} from 'rxjs';
+import { Hub } from './hub';
+import { idle } from './idle';
+import { Framed } from './lines';
+import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
+import { Texts } from './texts';
+
+export type CloseReason = 'idle' | 'flood' | 'sendq' | 'shutdown';
+export interface Close {
+  readonly close: CloseReason;
+}
+/** What a session emits: a line for its user (without `\n`), or why the server ends it. */
+export type Output = string | Close;
+
+export interface SessionOptions {
+  readonly hub: Hub;
+  readonly texts: Texts;
+  /** The user's remote address, `ip:port`: its first name and its tag in `[addr]name:`. */
+  readonly addr: string;
+  /** Unique per connection; defaults to a process-wide counter. */
+  readonly id?: string;
+  /** Silence, in ms, after which the user is kicked. */
+  readonly idleMs: number;
+  /** The limit the framing enforced, quoted in the notice for an over-long line. */
+  readonly maxLineBytes: number;
+  readonly scheduler?: SchedulerLike;
+}
+
+let sessions = 0;
+
+// A broadcast reaches every session in turn, synchronously: remembering the last rendering
+// makes it one string for all recipients instead of one each.
+let lastEvent: Event | undefined;
+let lastTexts: Texts | undefined;
+let lastLine = '';
+function render(event: Event, t: Texts): string {
+  if (event !== lastEvent || t !== lastTexts) {
+    lastLine = renderEvent(event, t);
+    lastEvent = event;
+    lastTexts = t;
+  }
+  return lastLine;
+}
+
+/**
+ * ```
+ * lines:   ------"who"-------"hi"----|
+ * output:  -j----w1-w2-------s-------|     (j: own join, w: who lines, s: own broadcast)
+ * ```
+ */
+export function session(lines$: Observable<Framed>, options: SessionOptions): Observable<Output> {
+  return defer(() => {
+    const { hub, texts: t, addr } = options;
+    const id = options.id ?? `s${++sessions}`;
+    const scheduler = options.scheduler ?? asyncScheduler;
+
+    const handle = (command: Command): Observable<string> => {
+      switch (command.kind) {
+        case 'say':
+          // An empty line is activity, not a message: the reference client sends one after
+          // every private message, and nobody wants `[addr]name:` broadcast for it.
+          if (command.text !== '') hub.say(id, command.text);
+          return EMPTY;
+        case 'who':
+          return hub.list().pipe(mergeMap((online) => online.map((p) => userLine(p.addr, p.name, t.listed))));
+        case 'rename': {
+          const problem = nameProblem(command.name);
+          if (problem) return of(t.nameInvalid(problem, MAX_NAME_CHARS));
+          return hub.rename(id, command.name).pipe(
+            map((result) => {
+              return result === 'taken' ? t.nameTaken : t.renamed(command.name);
+            }),
+          );
+        }
+        case 'to':
+          return hub.whisper(id, command.name, command.text).pipe(mergeMap((delivered) => (delivered ? EMPTY : of(t.noSuchUser(command.name)))));
+        case 'invalid':
+          return of(command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat);
+      }
+    };
+
+    const activity = new Subject<void>();
+    const handled = new Subject<void>();
+    const kicked$ = activity.pipe(idle(options.idleMs, scheduler), share());
+
+    // Subscribed before the join, so that the newcomer sees its own join line.
+    const incoming$ = merge(hub.events$, hub.inbox(id)).pipe(
+      map((event) => render(event, t)),
+      takeUntil(handled),
+    );
+    const replies$ = concat(
+      hub.join({ id, addr }).pipe(ignoreElements()),
+      lines$.pipe(
+        tap(() => activity.next()),
+        parseCommands(),
+        concatMap(handle),
+      ),
+    ).pipe(tap({ complete: () => handled.next() }));
+
+    return merge(
+      merge(incoming$, replies$).pipe(takeUntil(kicked$)),
+      kicked$.pipe(
+        takeUntil(handled),
+        mergeMap((): Output[] => [t.kicked, { close: 'idle' }]),
+      ),
+    ).pipe(
+      finalize(() => hub.leave(id).subscribe()),
+    );
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Every user-visible text, one catalogue per language.
+ * `zh` is the reference's wording, byte for byte; `en` is the same catalogue in English.
+ */
+
+export type Lang = 'zh' | 'en';
+export const LANGS: readonly Lang[] = ['zh', 'en'];
+
+/** Why a requested name was refused. */
+export type NameProblem = 'length' | 'bar' | 'space' | 'control' | 'address';
+
+export interface Texts {
+  readonly lang: Lang;
+  /** Suffix of the join announcement `[addr]name:<online>`. */
+  readonly online: string;
+  /** Suffix of the leave announcement `[addr]name:<offline>`. */
+  readonly offline: string;
+  /** Suffix of one `who` line `[addr]name:<listed>`. */
+  readonly listed: string;
+  renamed(name: string): string;
+  readonly nameTaken: string;
+  nameInvalid(problem: NameProblem, maxChars: number): string;
+  readonly privateFormat: string;
+  noSuchUser(name: string): string;
+  readonly kicked: string;
+  readonly shutdown: string;
+  lineTooLong(maxBytes: number): string;
+  rateLimited(perSecond: number): string;
+  readonly floodKick: string;
+  readonly serverFull: string;
+  readonly tooManyFromAddress: string;
+}
+
+const zhProblems: Record<NameProblem, (max: number) => string> = {
+  length: (max) => `长度须为1到${max}个字符`,
+  bar: () => '不能包含"|"',
+  space: () => '不能包含空白字符',
+  control: () => '不能包含控制字符',
+  address: () => '不能使用"地址:端口"形式的名字',
+};
+
+const enProblems: Record<NameProblem, (max: number) => string> = {
+  length: (max) => `it must be 1 to ${max} characters long`,
+  bar: () => 'it must not contain "|"',
+  space: () => 'it must not contain whitespace',
+  control: () => 'it must not contain control characters',
+  address: () => 'it must not look like an address (ip:port)',
+};
+
+export const zh: Texts = {
+  lang: 'zh',
+  online: '已上线',
+  offline: '已下线',
+  listed: '在线...',
+  renamed: (name) => `您已更改用户名为:${name}`,
+  nameTaken: '当前用户名已经被使用!',
+  nameInvalid: (problem, max) => `用户名无效:${zhProblems[problem](max)}`,
+  privateFormat: '私聊消息格式不正确,请使用"to|张三|张三你好..."格式',
+  noSuchUser: (name) => `${name}用户不存在`,
+  kicked: '你被踢了',
+  shutdown: '服务器正在关闭',
+  lineTooLong: (max) => `消息过长(最多${max}字节),已丢弃`,
+  rateLimited: (perSecond) => `发言过快(每秒最多${perSecond}条),多出的消息已丢弃`,
+  floodKick: '持续刷屏,你被断开了',
+  serverFull: '服务器已满,请稍后再试',
+  tooManyFromAddress: '来自你的地址的连接过多',
+};
+
+export const en: Texts = {
+  lang: 'en',
+  online: 'is online',
+  offline: 'is offline',
+  listed: 'online...',
+  renamed: (name) => `Your name is now:${name}`,
+  nameTaken: 'That name is already in use!',
+  nameInvalid: (problem, max) => `Invalid name: ${enProblems[problem](max)}`,
+  privateFormat: 'Bad private message format, use "to|alice|hello alice..."',
+  noSuchUser: (name) => `${name}: no such user`,
+  kicked: 'You were kicked (idle too long)',
+  shutdown: 'The server is shutting down',
+  lineTooLong: (max) => `Message too long (at most ${max} bytes), discarded`,
+  rateLimited: (perSecond) => `Too fast (at most ${perSecond} messages a second): extra messages dropped`,
+  floodKick: 'Disconnected for flooding',
+  serverFull: 'The server is full, try again later',
+  tooManyFromAddress: 'Too many connections from your address',
+};
+
+export const texts: Record<Lang, Texts> = { zh, en };
+
+export function isLang(value: string): value is Lang {
+  return (LANGS as readonly string[]).includes(value);
+}
