@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import { Observable, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
 import { Hub, MemoryHub } from './hub';
 import { Framed, splitLines } from './lines';
+import { boundSendQueue } from './send-queue';
 import { CloseReason, session } from './session';
 import { Lang, Texts, texts as catalogues } from './texts';
 
@@ -189,29 +190,26 @@ export class ChatServer {
     this.log(`connected ${peer.addr}`);
 
     let reason: CloseReason | 'left' | 'error' = 'left';
-    const subscription = session(peer.lines$, {
+    const output$ = session(peer.lines$, {
       hub: this.hub,
       texts: this.texts,
       addr: peer.addr,
       idleMs: this.options.idleTimeoutMs,
       maxLineBytes: this.options.maxLineBytes,
+      rateLimit: this.options.rateLimit,
+      rateBurst: this.options.rateBurst,
       scheduler: this.scheduler,
-    }).subscribe({
+    }).pipe(boundSendQueue(() => peer.queued(), maxQueueBytes));
+    const subscription = output$.subscribe({
       next: (out) => {
         if (this.closing) return; // only the shutdown notice goes out now
-        if (typeof out !== 'string') {
-          reason = out.close;
+        if (typeof out === 'string') {
+          peer.write(encode(out));
           return;
         }
-        // The SendQ bound: a peer that does not read is cut off, never waited for.
-        if (peer.queued() > maxQueueBytes) {
-          if (reason !== 'sendq') {
-            reason = 'sendq';
-            peer.destroy();
-          }
-          return;
-        }
-        peer.write(encode(out));
+        reason = out.close;
+        // A peer over its send queue would take ages to flush: drop it now.
+        if (reason === 'sendq') peer.destroy();
       },
       error: (err: Error) => {
         reason = 'error';

@@ -27,6 +27,7 @@ import { Hub } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
 import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
+import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
 import { Texts } from './texts';
 
 export type CloseReason = 'idle' | 'flood' | 'sendq' | 'shutdown';
@@ -47,6 +48,10 @@ export interface SessionOptions {
   readonly idleMs: number;
   /** The limit the framing enforced, quoted in the notice for an over-long line. */
   readonly maxLineBytes: number;
+  /** Lines a second the user may send; 0 or absent: no limit. */
+  readonly rateLimit?: number;
+  /** Lines the user may send at once before the rate applies. */
+  readonly rateBurst?: number;
   readonly scheduler?: SchedulerLike;
 }
 
@@ -78,7 +83,9 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     const id = options.id ?? `s${++sessions}`;
     const scheduler = options.scheduler ?? asyncScheduler;
 
-    const handle = (command: Command): Observable<string> => {
+    const handle = (command: Command | RateSignal): Observable<Output> => {
+      if (command === RATE_LIMITED) return of(t.rateLimited(options.rateLimit ?? 0));
+      if (command === FLOODING) return of<Output[]>(t.floodKick, { close: 'flood' });
       switch (command.kind) {
         case 'say':
           // An empty line is activity, not a message: the reference client sends one after
@@ -117,6 +124,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
       lines$.pipe(
         tap(() => activity.next()),
         parseCommands(),
+        rateLimit({ perSecond: options.rateLimit ?? 0, burst: options.rateBurst ?? 1, scheduler }),
         concatMap(handle),
       ),
     ).pipe(tap({ complete: () => handled.next() }));
