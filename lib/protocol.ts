@@ -104,7 +104,11 @@ export type Event =
   | { readonly kind: 'online'; readonly addr: string; readonly name: string }
   | { readonly kind: 'offline'; readonly addr: string; readonly name: string }
   | { readonly kind: 'say'; readonly addr: string; readonly name: string; readonly text: string }
-  | { readonly kind: 'private'; readonly from: string; readonly text: string };
+  | { readonly kind: 'private'; readonly from: string; readonly text: string }
+  /** Only from a hub shared by several nodes: the link to the others went down or came back. */
+  | { readonly kind: 'cluster'; readonly state: 'degraded' | 'restored' }
+  /** Only from a shared hub, to one member: a name taken during an outage was also taken elsewhere. */
+  | { readonly kind: 'nameLost'; readonly name: string; readonly addr: string };
 
 /** The reference's user line: `[addr]name:suffix`. */
 export function userLine(addr: string, name: string, suffix: string): string {
@@ -122,5 +126,9 @@ export function renderEvent(event: Event, t: Texts): string {
       return userLine(event.addr, event.name, event.text);
     case 'private':
       return `${event.from} : ${event.text}`;
+    case 'cluster':
+      return event.state === 'degraded' ? t.clusterDegraded : t.clusterRestored;
+    case 'nameLost':
+      return t.nameLost(event.name, event.addr);
   }
 }

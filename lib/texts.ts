@@ -29,6 +29,11 @@ export interface Texts {
   readonly floodKick: string;
   readonly serverFull: string;
   readonly tooManyFromAddress: string;
+  /** Several nodes (Redis): the link to the other nodes is down; local users still chat. */
+  readonly clusterDegraded: string;
+  readonly clusterRestored: string;
+  /** Several nodes: a name claimed during an outage was also claimed elsewhere meanwhile. */
+  nameLost(name: string, addr: string): string;
 }
 
 const zhProblems: Record<NameProblem, (max: number) => string> = {
@@ -64,6 +69,9 @@ export const zh: Texts = {
   floodKick: '持续刷屏,你被断开了',
   serverFull: '服务器已满,请稍后再试',
   tooManyFromAddress: '来自你的地址的连接过多',
+  clusterDegraded: '集群连接中断:暂时只能与本节点的用户聊天',
+  clusterRestored: '集群连接已恢复',
+  nameLost: (name, addr) => `用户名${name}在集群中断期间已被他人使用,你的名字恢复为${addr}`,
 };
 
 export const en: Texts = {
@@ -83,6 +91,9 @@ export const en: Texts = {
   floodKick: 'Disconnected for flooding',
   serverFull: 'The server is full, try again later',
   tooManyFromAddress: 'Too many connections from your address',
+  clusterDegraded: 'Cluster link lost: for now you can chat only with users on this node',
+  clusterRestored: 'Cluster link restored',
+  nameLost: (name, addr) => `${name} was also taken elsewhere while the cluster was degraded: your name is ${addr} again`,
 };
 
 export const texts: Record<Lang, Texts> = { zh, en };
