@@ -98,6 +98,9 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number): Peer {
     corked = false;
     socket.uncork();
   };
+  // Errors can come after the session has ended (a reset while our last lines flush): an
+  // 'error' with no listener would crash the process, and 'close' follows it anyway.
+  socket.on('error', () => {});
   const bytes$ = new Observable<Buffer>((subscriber) => {
     const onData = (chunk: Buffer) => subscriber.next(chunk);
     const onEnd = () => subscriber.complete();
