@@ -1,0 +1,10 @@
+/** rx-im as a library: the pieces the server and client are composed of. */
+export { splitLines, TOO_LONG, type Framed } from './lines';
+export { parseCommand, parseCommands, formatCommand, renderEvent, sanitize, nameProblem, nameKey, type Command, type Event } from './protocol';
+export { texts, zh, en, type Lang, type Texts } from './texts';
+export { idle } from './idle';
+export { rateLimit, RATE_LIMITED, FLOODING } from './rate-limit';
+export { boundSendQueue } from './send-queue';
+export { MemoryHub, type Hub, type Presence, type RenameResult } from './hub';
+export { session, type Output, type Close, type CloseReason, type SessionOptions } from './session';
+export { ChatServer, DEFAULTS, socketPeer, formatAddress, type Peer, type ServerOptions, type Address } from './server';
