@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * rx-im-client: the terminal edge of lib/client. Connects, turns stdin and the socket into
+ * line streams, and acts on the core's effects: lines printed above the prompt (the partial
+ * input redrawn under them), colour when it is wanted, socket writes, exit codes.
+ */
+import * as net from 'node:net';
+import * as readline from 'node:readline';
+import { Observable } from 'rxjs';
+import { runClient } from '../lib/client/client';
+import { Effect, Tone } from '../lib/client/effects';
+import { CLIENT_USAGE, parseClientFlags } from '../lib/client/flags';
+import { ClientTexts, clientTexts } from '../lib/client/texts';
+import { splitLines } from '../lib/lines';
+
+const NAME = 'rx-im-client';
+/** A host that never answers must not leave the user waiting for the OS's two minutes. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Far above any line a chat server sends; what is longer is dropped with a notice. */
+const MAX_SERVER_LINE_BYTES = 64 * 1024;
+
+const COLOURS: Record<Tone, string | undefined> = {
+  plain: undefined,
+  public: undefined,
+  private: '\x1b[35m', // magenta
+  notice: '\x1b[33m', // yellow
+  error: '\x1b[31m', // red
+};
+
+function connectTo(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
+      socket.destroy(Object.assign(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })),
+    );
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      socket.off('error', reject);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+/** The socket's bytes: complete on the server's FIN, error on a reset or any network error. */
+function bytesOf(socket: net.Socket): Observable<Buffer> {
+  return new Observable<Buffer>((subscriber) => {
+    const onData = (chunk: Buffer) => subscriber.next(chunk);
+    const onEnd = () => subscriber.complete();
+    const onError = (err: Error) => subscriber.error(err);
+    socket.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', onError);
+    return () => {
+      socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError);
+    };
+  });
+}
+
+function describe(err: unknown, t: ClientTexts): string {
+  const e = err as NodeJS.ErrnoException;
+  return t.reason(e.code, e.message);
+}
+
+async function main(): Promise<void> {
+  const flags = parseClientFlags(process.argv.slice(2));
+  if (flags.ok === 'help') {
+    process.stdout.write(CLIENT_USAGE);
+    return;
+  }
+  if (!flags.ok) {
+    process.stderr.write(`${NAME}: ${flags.error}\n${NAME}: try --help\n`);
+    process.exit(1);
+  }
+  const { host, port, lang, mode } = flags.value;
+  const t = clientTexts[lang];
+
+  let socket: net.Socket;
+  try {
+    socket = await connectTo(host, port);
+  } catch (err) {
+    process.stderr.write(`${t.connectFailed}\n${t.cannotConnect(`${host}:${port}`, describe(err, t))}\n`);
+    process.exit(1);
+  }
+  process.stdout.write(`${t.connected}\n`);
+
+  const { stdin, stdout, stderr } = process;
+  // A line editor only when a person is at a terminal; piped input is read line by line.
+  const terminal = Boolean(stdin.isTTY && stdout.isTTY);
+  // https://no-color.org: any non-empty NO_COLOR turns colour off.
+  const colour = Boolean(stdout.isTTY) && !process.env.NO_COLOR;
+  const rl = readline.createInterface({ input: stdin, output: terminal ? stdout : undefined, terminal, prompt: '' });
+  let editing = terminal; // the prompt and the partial input are on screen and must be kept
+  rl.on('close', () => (editing = false));
+  stdout.on('error', () => process.exit(1)); // e.g. EPIPE when piped into `head`
+
+  const paint = (text: string, tone: Tone) => {
+    const code = colour ? COLOURS[tone] : undefined;
+    return code === undefined ? text : `${code}${text}\x1b[0m`;
+  };
+
+  // Prints a line above the prompt: erase the prompt and the partial input (however many
+  // rows they wrap to), print, then let readline draw them again under the new line.
+  const above = (stream: NodeJS.WriteStream, text: string) => {
+    if (!editing) {
+      stream.write(text + '\n');
+      return;
+    }
+    readline.moveCursor(stdout, 0, -rl.getCursorPos().rows);
+    readline.cursorTo(stdout, 0);
+    readline.clearScreenDown(stdout);
+    stream.write(text + '\n');
+    // readline's redraw first moves up by the rows it drew last time; they are gone already.
+    (rl as unknown as { prevRows: number }).prevRows = 0;
+    rl.prompt(true);
+  };
+
+  let finished = false;
+  const finish = (code: number) => {
+    if (finished) return;
+    finished = true;
+    if (editing) {
+      readline.cursorTo(stdout, 0);
+      readline.clearScreenDown(stdout);
+    }
+    editing = false;
+    rl.close();
+    socket.destroy();
+    process.exitCode = code;
+    // Exit once what was printed is flushed, even if stdin is still open.
+    stdout.write('', () => stderr.write('', () => process.exit(code)));
+  };
+
+  const act = (effect: Effect) => {
+    switch (effect.kind) {
+      case 'show':
+        above(effect.tone === 'error' ? stderr : stdout, paint(effect.text, effect.tone));
+        return;
+      case 'prompt':
+        if (editing) {
+          rl.setPrompt(effect.text);
+          rl.prompt();
+        } else if (!terminal && effect.announce) {
+          stdout.write(effect.text + '\n');
+        }
+        return;
+      case 'send':
+        if (socket.writable) socket.write(effect.lines.map((line) => line + '\n').join(''));
+        return;
+      case 'hangup':
+        if (editing) {
+          editing = false;
+          rl.pause();
+        }
+        if (socket.writable) socket.end();
+        return;
+      case 'exit':
+        finish(effect.code);
+        return;
+    }
+  };
+
+  rl.on('SIGINT', () => {
+    stdout.write('\n');
+    finish(130);
+  });
+
+  const input$ = new Observable<string>((subscriber) => {
+    rl.on('line', (line) => subscriber.next(line));
+    rl.on('close', () => subscriber.complete());
+  });
+  const server$ = bytesOf(socket).pipe(splitLines(MAX_SERVER_LINE_BYTES));
+  runClient({ input$, server$ }, { texts: t, mode }).subscribe({
+    next: act,
+    error: (err: Error) => {
+      stderr.write(`${NAME}: ${err.stack ?? err.message}\n`);
+      finish(1);
+    },
+  });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${NAME}: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

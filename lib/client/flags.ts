@@ -1,0 +1,95 @@
+/**
+ * The client's flags -> options, as a pure function of argv. Accepts the reference's Go-style
+ * spellings (`-ip 1.2.3.4`, `-port=9000`; Go's flag package takes one dash or two, with a
+ * space or `=`) besides `--host`/`--port`; the reference declared them and then ignored them.
+ */
+import { parseArgs } from 'node:util';
+import { Parsed, integer } from '../flags';
+import { Lang, LANGS, isLang } from '../texts';
+
+export interface ClientConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly lang: Lang;
+  readonly mode: 'menu' | 'chat';
+}
+
+export const CLIENT_DEFAULTS: ClientConfig = { host: '127.0.0.1', port: 8888, lang: 'zh', mode: 'menu' };
+
+export const CLIENT_USAGE = `Usage: rx-im-client [options]
+
+The chat client: the Go reference client's menus (the default), or a chat prompt (--chat).
+
+Options:
+  -ip HOST, --host HOST     server address (default ${CLIENT_DEFAULTS.host})
+  -port PORT, --port PORT   server port (default ${CLIENT_DEFAULTS.port})
+  --chat                    chat mode: type to talk to everyone; /help lists the commands
+  --lang zh|en              language of the client's own texts (default ${CLIENT_DEFAULTS.lang})
+  -h, --help                show this help
+
+Colour is used when stdout is a terminal and NO_COLOR is not set.
+Exit status: 0 after quitting, a kick or a server shutdown; 1 when the server cannot be
+reached, the connection is lost, or a flag is wrong.
+`;
+
+// Go-style names -> our long options; `ip` is the reference's name for the host.
+const ALIASES: Readonly<Record<string, string>> = { ip: 'host', host: 'host', port: 'port', lang: 'lang', chat: 'chat', help: 'help' };
+const TAKES_VALUE: ReadonlySet<string> = new Set(['host', 'port', 'lang']);
+
+/**
+ * Rewrites Go-style flags to the `--name=value` form node:util's parseArgs expects:
+ * `-ip 1.2.3.4` -> `--host=1.2.3.4`, `-port=9000` -> `--port=9000`. Joining a flag and its
+ * value with `=` also lets a value start with `-`. Everything after `--` is left alone.
+ */
+export function normaliseGoFlags(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const match = /^--?([a-z]+)(=[\s\S]*)?$/.exec(arg);
+    const name = match ? ALIASES[match[1]] : undefined;
+    if (!match || name === undefined) {
+      out.push(arg);
+      continue;
+    }
+    if (match[2] !== undefined) out.push(`--${name}${match[2]}`);
+    else if (TAKES_VALUE.has(name) && i + 1 < argv.length) out.push(`--${name}=${argv[++i]}`);
+    else out.push(`--${name}`);
+  }
+  return out;
+}
+
+export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: normaliseGoFlags(argv),
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        lang: { type: 'string' },
+        chat: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return { ok: false, error: (err as Error).message.replace(/\. To specify a positional argument.*$/s, '') };
+  }
+  if (values.help) return { ok: 'help' };
+  const host = (values.host as string | undefined) ?? CLIENT_DEFAULTS.host;
+  if (host.trim() === '') return { ok: false, error: '--host (-ip) must not be empty' };
+  let port = CLIENT_DEFAULTS.port;
+  if (values.port !== undefined) {
+    const n = integer('port', values.port as string, 1, 65535);
+    if (typeof n === 'string') return { ok: false, error: n };
+    port = n;
+  }
+  const lang = (values.lang as string | undefined) ?? CLIENT_DEFAULTS.lang;
+  if (!isLang(lang)) return { ok: false, error: `--lang must be one of ${LANGS.join(', ')}, got '${lang}'` };
+  return { ok: true, value: { host: host.trim(), port, lang, mode: values.chat ? 'chat' : 'menu' } };
+}

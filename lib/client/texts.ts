@@ -1,0 +1,164 @@
+/**
+ * Every text the client itself shows, one catalogue per language. `zh` keeps the Go reference
+ * client's wording byte for byte (menu, prompts, notices); the lines it never had are ours.
+ */
+import { Lang } from '../texts';
+
+export interface ClientTexts {
+  readonly lang: Lang;
+  readonly connected: string;
+  readonly connectFailed: string;
+  /** Why a connection could not be made or was lost: `reason(code, message)`. */
+  reason(code: string | undefined, message: string): string;
+  cannotConnect(address: string, reason: string): string;
+
+  // Menu mode: the reference's flows.
+  readonly menu: readonly string[];
+  /** The line editor's prompt while the menu waits for a choice (the reference had none). */
+  readonly menuPrompt: string;
+  readonly badChoice: string;
+  readonly publicMode: string;
+  readonly publicPrompt: string;
+  readonly privateMode: string;
+  readonly targetPrompt: string;
+  /** The first message prompt for a target; the reference's later ones have one `>` fewer. */
+  readonly firstMessagePrompt: string;
+  readonly messagePrompt: string;
+  readonly renamePrompt: string;
+
+  // Chat mode.
+  readonly chatHint: string;
+  readonly chatPrompt: string;
+  readonly chatHelp: readonly string[];
+  unknownCommand(command: string): string;
+  readonly nickUsage: string;
+  readonly msgUsage: string;
+
+  // The end of a connection.
+  /** The server closed the connection after saying why (kick, shutdown). */
+  readonly serverClosed: string;
+  /** The server closed the connection without a word. */
+  readonly connectionClosed: string;
+  connectionLost(reason: string): string;
+  readonly serverLineTooLong: string;
+}
+
+const zhReasons: Record<string, string> = {
+  ECONNREFUSED: '连接被拒绝',
+  ECONNRESET: '连接被重置',
+  EPIPE: '连接已断开',
+  ETIMEDOUT: '连接超时',
+  ENOTFOUND: '找不到主机',
+  EAI_AGAIN: '找不到主机',
+  EHOSTUNREACH: '主机不可达',
+  ENETUNREACH: '网络不可达',
+};
+
+const enReasons: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EPIPE: 'connection broken',
+  ETIMEDOUT: 'timed out',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'no such host',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+function reasonFrom(catalogue: Record<string, string>) {
+  return (code: string | undefined, message: string): string => {
+    const known = code === undefined ? undefined : catalogue[code];
+    // The code stays visible: it is what people search for.
+    return known !== undefined ? `${known} (${code})` : message;
+  };
+}
+
+export const zh: ClientTexts = {
+  lang: 'zh',
+  connected: '>>>>>>>>链接服务器成功>>>>>>>>>',
+  connectFailed: '>>>>>>>>链接服务器失败>>>>>>>>',
+  reason: reasonFrom(zhReasons),
+  cannotConnect: (address, reason) => `无法连接${address}:${reason}`,
+
+  menu: [
+    '*****************************',
+    '**********1.公聊模式**********',
+    '**********2.私聊模式**********',
+    '**********3.更新用户名********',
+    '**********0.退出**************',
+    '******************************',
+  ],
+  menuPrompt: '',
+  badChoice: '>>>>>>请输入合法的flag!<<<<<<',
+  publicMode: '>>>>>>公聊模式,输入exit退出',
+  publicPrompt: '>>>>>请输入聊天内容:',
+  privateMode: '>>>>>>私聊模式,输入exit退出',
+  targetPrompt: '>>>>>>请输入聊天对象(用户名),输入exit退出:',
+  firstMessagePrompt: '>>>>>>请输入消息内容,输入exit退出:',
+  messagePrompt: '>>>>>请输入消息内容,输入exit退出:',
+  renamePrompt: '>>>>请输入用户名:',
+
+  chatHint: '聊天模式:输入消息即发给所有人,输入/help查看命令',
+  chatPrompt: '> ',
+  chatHelp: [
+    '/who              查看在线用户',
+    '/nick 名字        更改用户名',
+    '/msg 名字 内容    私聊',
+    '/quit             退出',
+    '//内容            发送以/开头的消息',
+  ],
+  unknownCommand: (command) => `未知命令:${command},输入/help查看命令`,
+  nickUsage: '用法:/nick 名字',
+  msgUsage: '用法:/msg 名字 内容',
+
+  serverClosed: '服务器已断开连接',
+  connectionClosed: '服务器意外断开了连接',
+  connectionLost: (reason) => `与服务器的连接中断:${reason}`,
+  serverLineTooLong: '(服务器发来的一行过长,已丢弃)',
+};
+
+export const en: ClientTexts = {
+  lang: 'en',
+  connected: '>>>>>>>>Connected to the server>>>>>>>>>',
+  connectFailed: '>>>>>>>>Could not connect to the server>>>>>>>>',
+  reason: reasonFrom(enReasons),
+  cannotConnect: (address, reason) => `cannot connect to ${address}: ${reason}`,
+
+  menu: [
+    '*****************************',
+    '**********1.Public chat******',
+    '**********2.Private chat*****',
+    '**********3.Change name******',
+    '**********0.Quit*************',
+    '******************************',
+  ],
+  menuPrompt: '',
+  badChoice: '>>>>>>Please enter a valid choice!<<<<<<',
+  publicMode: '>>>>>>Public chat, type exit to leave',
+  publicPrompt: '>>>>>Message:',
+  privateMode: '>>>>>>Private chat, type exit to leave',
+  targetPrompt: '>>>>>>Chat with (user name), type exit to leave:',
+  firstMessagePrompt: '>>>>>>Message, type exit to leave:',
+  messagePrompt: '>>>>>Message, type exit to leave:',
+  renamePrompt: '>>>>New user name:',
+
+  chatHint: 'Chat mode: a line goes to everyone; /help lists the commands',
+  chatPrompt: '> ',
+  chatHelp: [
+    '/who              who is online',
+    '/nick NAME        change your name',
+    '/msg NAME TEXT    private message',
+    '/quit             leave',
+    '//TEXT            send a message that starts with /',
+  ],
+  unknownCommand: (command) => `Unknown command: ${command} (/help lists the commands)`,
+  nickUsage: 'Usage: /nick NAME',
+  msgUsage: 'Usage: /msg NAME TEXT',
+
+  serverClosed: 'The server closed the connection',
+  connectionClosed: 'The server closed the connection unexpectedly',
+  connectionLost: (reason) => `Connection to the server lost: ${reason}`,
+  serverLineTooLong: '(a line from the server was too long and was dropped)',
+};
+
+export const clientTexts: Record<Lang, ClientTexts> = { zh, en };
