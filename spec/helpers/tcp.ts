@@ -115,7 +115,7 @@ export class TcpClient {
    * Note that it is a line: it resets the sender's idle timer.
    */
   async sync(timeoutMs = LINE_TIMEOUT_MS): Promise<string[]> {
-    const marker = `nobody-sync-${++syncs}`;
+    const marker = `#${++syncs}`; // short: it must fit under a small --max-line-bytes
     await this.send(`to|${marker}|ping`);
     const before: string[] = [];
     for (;;) {
