@@ -2,6 +2,7 @@
 /** rx-im-server: flags -> ChatServer; logs to stderr; exit codes; signals. */
 import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
 import { ChatServer, DEFAULTS } from '../lib/server';
+import { startWeb, WebHandle } from '../lib/web';
 
 const NAME = 'rx-im-server';
 
@@ -33,12 +34,29 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${NAME} listening on ${address.host}:${address.port} (tcp)\n`);
 
+  let web: WebHandle | undefined;
+  if (flags.value.web) {
+    const host = flags.value.server.host ?? DEFAULTS.host;
+    try {
+      web = await startWeb(server, { host, port: flags.value.httpPort, maxLineBytes: flags.value.server.maxLineBytes ?? DEFAULTS.maxLineBytes });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const where = `${host}:${flags.value.httpPort}`;
+      const why = e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (try --http-port, or --no-web)` : `cannot serve the web chat on ${where}: ${e.message}`;
+      process.stderr.write(`${NAME}: ${why}\n`);
+      await server.close(0);
+      process.exit(1);
+    }
+    const shown = web.host.includes(':') ? `[${web.host}]` : web.host;
+    process.stdout.write(`${NAME} web chat on http://${shown}:${web.port}/\n`);
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     log(`${signal}: shutting down`);
-    server.close(1000).then(
+    server.close(1000).then(() => web?.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );

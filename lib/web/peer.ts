@@ -1,0 +1,67 @@
+/**
+ * A WebSocket as a `Peer`: one text frame is one protocol line each way, so a browser joins
+ * the same sessions, limits and idle kick as a TCP client through `ChatServer.accept`.
+ */
+import type { IncomingMessage } from 'node:http';
+import { Observable } from 'rxjs';
+import type { RawData, WebSocket } from 'ws';
+import { Framed, splitLines } from '../lines';
+import { Peer, formatAddress } from '../server';
+
+const NEWLINE = Buffer.from('\n');
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/**
+ * Incoming frames go through the TCP framing (`splitLines`) with a line end after each: a
+ * frame becomes one line (or several, when it holds `\n`), CRLF and invalid UTF-8 are treated
+ * as over TCP, and a frame over the line limit becomes `TOO_LONG` (the usual notice).
+ */
+export function webSocketPeer(ws: WebSocket, request: IncomingMessage, maxLineBytes: number): Peer {
+  const ip = request.socket.remoteAddress ?? '?';
+  const addr = formatAddress(ip, request.socket.remotePort ?? 0);
+  const frames$ = new Observable<Buffer>((subscriber) => {
+    const onMessage = (data: RawData) => {
+      const frame = toBuffer(data);
+      subscriber.next(frame);
+      if (frame.length === 0 || frame[frame.length - 1] !== 0x0a) subscriber.next(NEWLINE);
+    };
+    const onClose = () => subscriber.complete();
+    const onError = (err: Error) => subscriber.error(err);
+    ws.on('message', onMessage).on('close', onClose).on('error', onError);
+    return () => {
+      ws.off('message', onMessage).off('close', onClose).off('error', onError);
+    };
+  });
+  const lines$: Observable<Framed> = frames$.pipe(splitLines(maxLineBytes));
+  return {
+    addr,
+    ip,
+    lines$,
+    write(data) {
+      if (ws.readyState !== ws.OPEN) return;
+      // The server hands over encoded lines, each with its `\n`: a frame carries a line without it.
+      const text = data.toString('utf8');
+      let start = 0;
+      for (let lf = text.indexOf('\n'); lf !== -1; lf = text.indexOf('\n', start)) {
+        ws.send(text.slice(start, lf));
+        start = lf + 1;
+      }
+      if (start < text.length) ws.send(text.slice(start));
+    },
+    // What ws holds plus what its socket has not handed to the kernel: the SendQ bound's measure.
+    queued: () => ws.bufferedAmount,
+    end: () => {
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
+    },
+    destroy: () => ws.terminate(),
+    onClose(callback) {
+      if (ws.readyState === ws.CLOSED) queueMicrotask(callback);
+      else ws.once('close', () => callback());
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The web chat's static site: the page's files, read once into memory, and `/config.json`,
+ * which tells the page the server's language and the exact texts it must recognise.
+ */
+import * as fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as path from 'node:path';
+import { Texts } from '../texts';
+
+/** The files the page is made of: a fixed list, so no request path ever reaches the disk. */
+const FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/app.js': 'app.js',
+  '/backoff.js': 'backoff.js',
+  '/protocol.js': 'protocol.js',
+  '/style.css': 'style.css',
+  '/favicon.svg': 'favicon.svg',
+};
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json; charset=utf-8',
+};
+
+// Scripts and styles from this origin only, nothing inline: even a text that slipped into the
+// DOM as HTML could not run. `connect-src 'self'` covers the same-origin WebSocket.
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
+interface Resource {
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+/** `web/` next to `lib/` (ts-node) or next to `dist/` (compiled). */
+export function defaultWebRoot(): string {
+  const candidates = [path.resolve(__dirname, '../../web'), path.resolve(__dirname, '../../../web')];
+  return candidates.find((dir) => fs.existsSync(path.join(dir, 'index.html'))) ?? candidates[0];
+}
+
+/** A function's text with its argument left as a gap: `['您已更改用户名为:', '']`. */
+function template(render: (value: string) => string): [string, string] {
+  const gap = '\u0000';
+  const [before, after = ''] = render(gap).split(gap);
+  return [before, after];
+}
+
+/** A two-argument text as its three fixed parts: `['用户名', '在集群中断期间…恢复为', '']`. */
+function template2(render: (a: string, b: string) => string): [string, string, string] {
+  const [a, b = '', c = ''] = render('\u0000', '\u0001').split(/[\u0000\u0001]/);
+  return [a, b, c];
+}
+
+/** What the page needs to read the protocol's lines in the server's language. */
+export function pageConfig(t: Texts, maxLineBytes: number): Record<string, unknown> {
+  return {
+    lang: t.lang,
+    maxLineBytes,
+    texts: {
+      online: t.online,
+      offline: t.offline,
+      listed: t.listed,
+      renamed: template(t.renamed),
+      nameTaken: t.nameTaken,
+      noSuchUser: template(t.noSuchUser),
+      privateFormat: t.privateFormat,
+      kicked: t.kicked,
+      floodKick: t.floodKick,
+      shutdown: t.shutdown,
+      serverFull: t.serverFull,
+      tooManyFromAddress: t.tooManyFromAddress,
+      lineTooLong: t.lineTooLong(maxLineBytes),
+      clusterDegraded: t.clusterDegraded,
+      clusterRestored: t.clusterRestored,
+      nameLost: template2(t.nameLost),
+    },
+  };
+}
+
+/** Builds the request handler; reads the page's files now, so a missing file fails at start. */
+export function site(root: string, config: Record<string, unknown>): (req: IncomingMessage, res: ServerResponse) => void {
+  const resources = new Map<string, Resource>();
+  for (const [url, file] of Object.entries(FILES)) {
+    resources.set(url, { type: TYPES[path.extname(file)], body: fs.readFileSync(path.join(root, file)) });
+  }
+  resources.set('/config.json', { type: TYPES['.json'], body: Buffer.from(JSON.stringify(config)) });
+
+  return (req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      return;
+    }
+    const resource = resources.get(url);
+    if (!resource) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS }).end('not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': resource.type, 'content-length': resource.body.length, ...SECURITY_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : resource.body);
+  };
+}

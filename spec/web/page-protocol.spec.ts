@@ -1,0 +1,76 @@
+/** The page's line reader (web/protocol.js) against lines rendered by the server's own code. */
+import test from 'ava';
+import { renderEvent, userLine } from '../../lib/protocol';
+import { Texts, en, zh } from '../../lib/texts';
+import { pageConfig } from '../../lib/web/site';
+
+interface Reading {
+  kind: string;
+  addr?: string;
+  name?: string;
+  from?: string;
+  text?: string;
+  code?: string;
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const page = require('../../web/protocol.js') as {
+  readLine(line: string, texts: unknown, names: Map<string, string> | undefined, awaitingWho: boolean): Reading;
+  utf8Length(s: string): number;
+};
+
+for (const t of [zh, en] as Texts[]) {
+  const texts = pageConfig(t, 4096).texts;
+  const read = (line: string, names?: Map<string, string>, awaitingWho = false) => page.readLine(line, texts, names, awaitingWho);
+  const a = '127.0.0.1:5000';
+  const v6 = '[::1]:6000';
+
+  test(`${t.lang}: joins, leaves and who lines, IPv4 and IPv6`, (t2) => {
+    t2.deepEqual(read(renderEvent({ kind: 'online', addr: a, name: a }, t)), { kind: 'join', addr: a, name: a, text: t.online });
+    t2.deepEqual(read(renderEvent({ kind: 'online', addr: v6, name: v6 }, t)), { kind: 'join', addr: v6, name: v6, text: t.online });
+    t2.deepEqual(read(renderEvent({ kind: 'offline', addr: v6, name: 'bob' }, t)), { kind: 'leave', addr: v6, name: 'bob', text: t.offline });
+    t2.deepEqual(read(userLine(a, 'a:b', t.listed), undefined, true), { kind: 'who', addr: a, name: 'a:b', text: t.listed });
+    // Not expecting a who reply: the same line is someone saying it.
+    t2.is(read(userLine(a, a, t.listed)).kind, 'say');
+  });
+
+  test(`${t.lang}: public messages keep their colons, and names are read by address`, (t2) => {
+    t2.deepEqual(read(renderEvent({ kind: 'say', addr: a, name: a, text: 'a:b: c' }, t)), { kind: 'say', addr: a, name: a, text: 'a:b: c' });
+    t2.deepEqual(read(renderEvent({ kind: 'say', addr: v6, name: 'bob', text: '你好 🌏' }, t)), { kind: 'say', addr: v6, name: 'bob', text: '你好 🌏' });
+    // A name with a colon is only read right once known (from `who` or a rename).
+    const names = new Map([[a, 'x:y']]);
+    t2.deepEqual(read(renderEvent({ kind: 'say', addr: a, name: 'x:y', text: 'hi' }, t), names), { kind: 'say', addr: a, name: 'x:y', text: 'hi' });
+    // A known address speaking under a new name: that is how a rename shows.
+    t2.deepEqual(read(renderEvent({ kind: 'say', addr: a, name: 'carol', text: 'hi' }, t), names), { kind: 'say', addr: a, name: 'carol', text: 'hi' });
+    const xss = '<img src=x onerror=alert(1)>';
+    t2.is(read(renderEvent({ kind: 'say', addr: a, name: a, text: xss }, t)).text, xss);
+  });
+
+  test(`${t.lang}: private messages, with " : " and "|" in the text`, (t2) => {
+    t2.deepEqual(read(renderEvent({ kind: 'private', from: 'alice', text: 'x : y|z' }, t)), { kind: 'private', from: 'alice', text: 'x : y|z' });
+    t2.deepEqual(read(renderEvent({ kind: 'private', from: a, text: '用户不存在' }, t)), { kind: 'private', from: a, text: '用户不存在' });
+  });
+
+  test(`${t.lang}: notices the page acts on are recognised`, (t2) => {
+    t2.deepEqual(read(t.renamed('小明')), { kind: 'renamed', name: '小明' });
+    for (const [code, line] of [
+      ['kicked', t.kicked],
+      ['floodKick', t.floodKick],
+      ['shutdown', t.shutdown],
+      ['serverFull', t.serverFull],
+      ['nameTaken', t.nameTaken],
+      ['lineTooLong', t.lineTooLong(4096)],
+      ['noSuchUser', t.noSuchUser('nobody')],
+      ['nameLost', t.nameLost('bob', a)],
+      ['clusterDegraded', t.clusterDegraded],
+      ['other', t.nameInvalid('space', 32)],
+    ]) {
+      t2.deepEqual(read(line), { kind: 'notice', code, text: line }, line);
+    }
+  });
+}
+
+test('line length is counted in UTF-8 bytes, as the server counts it', (t) => {
+  t.is(page.utf8Length('abc'), 3);
+  t.is(page.utf8Length('你好'), 6);
+  t.is(page.utf8Length('🌏'), 4);
+});
