@@ -1,0 +1,225 @@
+/**
+ * The Lua scripts that make the Redis hub's multi-key steps atomic: a name is claimed, a node
+ * is reaped, a node re-synchronised, each as one indivisible step that no other node can see
+ * half done. Keys are derived from a prefix passed as ARGV[1] (one Redis, not Redis Cluster).
+ *
+ * The data, under prefix `p`:
+ *   p:members        hash  gid -> JSON {a: addr, n: name, k: nameKey, node}
+ *   p:order          zset  gid by join sequence (p:seq), for `who` in join order
+ *   p:names          hash  nameKey -> gid: a name is unique because this hash is
+ *   p:nodes          set   node ids believed alive
+ *   p:node:ID        set   gids held by node ID
+ *   p:alive:ID       string with a TTL: node ID's lease, renewed by its heartbeat
+ *   p:reaped:ID      string: node ID was declared dead and its users announced offline
+ *   p:events         channel: JSON {o: origin node, e: Event}
+ *   p:inbox:ID       channel: JSON {to: gid, from, text}, private messages for node ID
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** A Lua script run by its SHA, sent in full only when the server does not have it cached. */
+export class Script {
+  private readonly sha: string;
+  constructor(private readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, argv: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, 0, ...argv);
+    } catch (err) {
+      // A restarted Redis has an empty script cache.
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.source, 0, ...argv);
+    }
+  }
+}
+
+const REMOVE_MEMBER = `
+local function remove_member(p, node, gid)
+  local raw = redis.call('HGET', p..':members', gid)
+  redis.call('HDEL', p..':members', gid)
+  redis.call('ZREM', p..':order', gid)
+  redis.call('SREM', p..':node:'..node, gid)
+  if not raw then return nil end
+  local rec = cjson.decode(raw)
+  if redis.call('HGET', p..':names', rec.k) == gid then redis.call('HDEL', p..':names', rec.k) end
+  return rec
+end
+`;
+
+/**
+ * ARGV: prefix, node, gid, record JSON, nameKey, event JSON. Registers a member and announces
+ * it; the default name (its address) is claimed only if free.
+ */
+export const JOIN = new Script(`
+local p, node, gid = ARGV[1], ARGV[2], ARGV[3]
+redis.call('HSET', p..':members', gid, ARGV[4])
+redis.call('ZADD', p..':order', redis.call('INCR', p..':seq'), gid)
+redis.call('SADD', p..':node:'..node, gid)
+redis.call('HSETNX', p..':names', ARGV[5], gid)
+redis.call('PUBLISH', p..':events', ARGV[6])
+return 1
+`);
+
+/** ARGV: prefix, node, gid, event JSON. Unregisters a member; announces it only if it was still registered. */
+export const LEAVE = new Script(`${REMOVE_MEMBER}
+local p, node, gid = ARGV[1], ARGV[2], ARGV[3]
+if remove_member(p, node, gid) then redis.call('PUBLISH', p..':events', ARGV[4]) return 1 end
+return 0
+`);
+
+/**
+ * ARGV: prefix, gid, new nameKey, new name, rename envelope JSON. The atomic claim: 1 when
+ * the name is now the member's (and the other nodes are told), 0 when someone else holds it.
+ */
+export const RENAME = new Script(`
+local p, gid, key = ARGV[1], ARGV[2], ARGV[3]
+local holder = redis.call('HGET', p..':names', key)
+if holder and holder ~= gid then return 0 end
+redis.call('HSET', p..':names', key, gid)
+local raw = redis.call('HGET', p..':members', gid)
+if raw then
+  local rec = cjson.decode(raw)
+  if rec.k ~= key and redis.call('HGET', p..':names', rec.k) == gid then redis.call('HDEL', p..':names', rec.k) end
+  rec.k = key
+  rec.n = ARGV[4]
+  redis.call('HSET', p..':members', gid, cjson.encode(rec))
+end
+redis.call('PUBLISH', p..':events', ARGV[5])
+return 1
+`);
+
+const LIST_MEMBERS = `
+local function list_members(p)
+  local out = {}
+  for _, gid in ipairs(redis.call('ZRANGE', p..':order', 0, -1)) do
+    local raw = redis.call('HGET', p..':members', gid)
+    if raw then
+      out[#out + 1] = gid
+      out[#out + 1] = raw
+    end
+  end
+  return out
+end
+`;
+
+/** ARGV: prefix. Every member as gid, record JSON, gid, record JSON..., in join order. */
+export const LIST = new Script(`${LIST_MEMBERS}
+return list_members(ARGV[1])
+`);
+
+/**
+ * ARGV: prefix, nameKey, sender's name, text. Routes a private message to the node holding
+ * the name: how many nodes received it (0: nobody has that name, or its node is gone).
+ */
+export const WHISPER = new Script(`
+local p = ARGV[1]
+local gid = redis.call('HGET', p..':names', ARGV[2])
+if not gid then return 0 end
+local raw = redis.call('HGET', p..':members', gid)
+if not raw then return 0 end
+local rec = cjson.decode(raw)
+return redis.call('PUBLISH', p..':inbox:'..rec.node, cjson.encode({to = gid, from = ARGV[3], text = ARGV[4]}))
+`);
+
+/**
+ * ARGV: prefix, node, lease ms. Renews this node's lease; 1 if the node is still registered,
+ * 0 if the cluster forgot it (reaped, or Redis restarted empty): it must re-synchronise.
+ */
+export const HEARTBEAT = new Script(`
+local p, node = ARGV[1], ARGV[2]
+if redis.call('SISMEMBER', p..':nodes', node) == 0 then return 0 end
+redis.call('SET', p..':alive:'..node, '1', 'PX', ARGV[3])
+return 1
+`);
+
+/**
+ * ARGV: prefix. Reaps every registered node whose lease expired: frees its names and
+ * announces its members offline (with the dead node as origin, so every live node delivers
+ * them). Atomic, and the node leaves p:nodes in the same step, so however many nodes run it
+ * at once, each dead member is announced exactly once. Returns the number of nodes reaped.
+ */
+export const REAP = new Script(`${REMOVE_MEMBER}
+local p = ARGV[1]
+local reaped = 0
+for _, node in ipairs(redis.call('SMEMBERS', p..':nodes')) do
+  if redis.call('EXISTS', p..':alive:'..node) == 0 then
+    redis.call('SREM', p..':nodes', node)
+    redis.call('SET', p..':reaped:'..node, '1', 'EX', 86400)
+    local gids = redis.call('ZRANGE', p..':order', 0, -1)
+    for _, gid in ipairs(gids) do
+      if redis.call('SISMEMBER', p..':node:'..node, gid) == 1 then
+        local rec = remove_member(p, node, gid)
+        if rec then
+          redis.call('PUBLISH', p..':events', cjson.encode({o = node, e = {kind = 'offline', addr = rec.a, name = rec.n}}))
+        end
+      end
+    end
+    redis.call('DEL', p..':node:'..node)
+    reaped = reaped + 1
+  end
+end
+return reaped
+`);
+
+/**
+ * ARGV: prefix, node, lease ms, members JSON [{g, a, n, k, ak, ann}], departed JSON
+ * [{g, a, n}]. Makes Redis agree with this node after an outage: registers the node, removes
+ * and announces (offline) the members that left meanwhile, registers the current ones and
+ * announces (online) those the others have not seen (joined meanwhile, or everyone if this
+ * node was reaped). A member whose name was taken elsewhere meanwhile falls back to its
+ * address. Returns the gids that lost their name, every member as LIST does and the
+ * registered nodes, so that the node can tell its users who came and went while it was away.
+ */
+export const RESYNC = new Script(`${REMOVE_MEMBER}${LIST_MEMBERS}
+local p, node = ARGV[1], ARGV[2]
+local reaped = redis.call('GET', p..':reaped:'..node)
+redis.call('DEL', p..':reaped:'..node)
+redis.call('SADD', p..':nodes', node)
+redis.call('SET', p..':alive:'..node, '1', 'PX', ARGV[3])
+for _, d in ipairs(cjson.decode(ARGV[5])) do
+  remove_member(p, node, d.g)
+  if not reaped then
+    redis.call('PUBLISH', p..':events', cjson.encode({o = node, e = {kind = 'offline', addr = d.a, name = d.n}}))
+  end
+end
+local lost = {}
+for _, m in ipairs(cjson.decode(ARGV[4])) do
+  local holder = redis.call('HGET', p..':names', m.k)
+  if holder and holder ~= m.g then
+    lost[#lost + 1] = m.g
+    m.k = m.ak
+    m.n = m.a
+    holder = redis.call('HGET', p..':names', m.k)
+  end
+  if not holder then redis.call('HSET', p..':names', m.k, m.g) end
+  local raw = redis.call('HGET', p..':members', m.g)
+  if raw then
+    local rec = cjson.decode(raw)
+    if rec.k ~= m.k and redis.call('HGET', p..':names', rec.k) == m.g then redis.call('HDEL', p..':names', rec.k) end
+  else
+    redis.call('ZADD', p..':order', redis.call('INCR', p..':seq'), m.g)
+  end
+  redis.call('HSET', p..':members', m.g, cjson.encode({a = m.a, n = m.n, k = m.k, node = node}))
+  redis.call('SADD', p..':node:'..node, m.g)
+  if reaped or not m.ann then
+    redis.call('PUBLISH', p..':events', cjson.encode({o = node, e = {kind = 'online', addr = m.a, name = m.n}}))
+  end
+end
+return {lost, list_members(p), redis.call('SMEMBERS', p..':nodes')}
+`);
+
+/**
+ * ARGV: prefix, JSON [node ids]. After a re-sync, a node may still show users of nodes that
+ * had not re-registered yet (Redis restarted empty). A lease later, those still absent are
+ * given up: marked reaped (so that if one does come back, it announces its users again).
+ * Returns every member as LIST does and the registered nodes.
+ */
+export const SETTLE = new Script(`${LIST_MEMBERS}
+local p = ARGV[1]
+for _, node in ipairs(cjson.decode(ARGV[2])) do
+  if redis.call('SISMEMBER', p..':nodes', node) == 0 then redis.call('SET', p..':reaped:'..node, '1', 'EX', 86400) end
+end
+return {list_members(p), redis.call('SMEMBERS', p..':nodes')}
+`);

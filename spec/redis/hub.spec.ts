@@ -1,0 +1,189 @@
+/**
+ * RedisHub against a real redis-server: several hubs on one Redis (same prefix) behave as one
+ * chat. Broadcast once per node in per-sender order, `who` across nodes, atomic rename across
+ * nodes, private messages routed between nodes, dead nodes reaped exactly once.
+ */
+import anyTest, { ExecutionContext, TestFn } from 'ava';
+import { Redis } from 'ioredis';
+import { firstValueFrom } from 'rxjs';
+import { Event } from '../../lib/protocol';
+import { RedisHub, RedisHubOptions } from '../../lib/redis-hub';
+import { JOIN } from '../../lib/redis/scripts';
+import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
+import { Recorder } from './recorder';
+
+const test = anyTest as TestFn<{ redis: RedisServer }>;
+const it = HAVE_REDIS ? test : test.skip;
+const title = (name: string) => (HAVE_REDIS ? name : `${name} [${NO_REDIS}]`);
+
+test.before(async (t) => {
+  if (HAVE_REDIS) t.context.redis = await startRedis();
+});
+test.after.always(async (t) => {
+  await t.context.redis?.stop();
+});
+
+let prefixes = 0;
+
+/** `n` started hubs sharing one prefix (one chat), closed at teardown. */
+async function cluster(t: ExecutionContext<{ redis: RedisServer }>, n: number, options: Partial<RedisHubOptions> = {}): Promise<RedisHub[]> {
+  const prefix = `t${++prefixes}-${process.pid}`;
+  const hubs: RedisHub[] = [];
+  for (let i = 0; i < n; i++) {
+    const hub = new RedisHub({ url: t.context.redis.url, prefix, nodeId: `n${i}`, reconnectMs: 50, log: process.env.DEBUG_REDIS ? (l) => console.log(`n${i}: ${l}`) : undefined, ...options });
+    t.teardown(() => hub.close());
+    await hub.start();
+    hubs.push(hub);
+  }
+  return hubs;
+}
+
+const says = (events: readonly Event[], name?: string) =>
+  events.filter((e): e is Extract<Event, { kind: 'say' }> => e.kind === 'say' && (name === undefined || e.name === name)).map((e) => e.text);
+
+it(title('a broadcast reaches every node exactly once, in the order its sender sent it'), async (t) => {
+  const [a, b, c] = await cluster(t, 3);
+  const onA = new Recorder(a.events$);
+  const onB = new Recorder(b.events$);
+  const onC = new Recorder(c.events$);
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
+  for (const text of sent) {
+    a.say('x', `${text}`);
+    b.say('y', `${text}`);
+  }
+  for (const [node, recorder] of [['a', onA], ['b', onB], ['c', onC]] as const) {
+    await recorder.until((v) => says(v, '10.0.0.1:1').length >= 200 && says(v, '10.0.0.2:2').length >= 200, 5000, `all messages on ${node}`);
+    t.deepEqual(says(recorder.values, '10.0.0.1:1'), sent, `${node}: x's messages once each, in order`);
+    t.deepEqual(says(recorder.values, '10.0.0.2:2'), sent, `${node}: y's messages once each, in order`);
+  }
+  // Joins too, once each everywhere; c saw y's join after x's, as they happened.
+  await onC.until((v) => v.filter((e) => e.kind === 'online').length >= 2);
+  t.deepEqual(
+    onC.values.filter((e) => e.kind === 'online').map((e) => (e as { name: string }).name),
+    ['10.0.0.1:1', '10.0.0.2:2'],
+  );
+});
+
+it(title('who lists the members of every node, in join order; a leave is announced on the other nodes once'), async (t) => {
+  const [a, b] = await cluster(t, 2);
+  const onB = new Recorder(b.events$);
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await firstValueFrom(a.join({ id: 'z', addr: '10.0.0.1:3' }));
+  t.is((await firstValueFrom(a.rename('z', 'zoe'))), 'ok');
+  const fromA = (await firstValueFrom(a.list())).map((p) => p.name);
+  const fromB = (await firstValueFrom(b.list())).map((p) => p.name);
+  t.deepEqual(fromA, ['10.0.0.1:1', '10.0.0.2:2', 'zoe']);
+  t.deepEqual(fromB, fromA);
+  t.is(a.size, 2);
+  t.is(b.size, 1);
+
+  await firstValueFrom(a.leave('z'));
+  await firstValueFrom(a.leave('z')); // twice: a no-op
+  await onB.until((v) => v.some((e) => e.kind === 'offline'));
+  t.deepEqual((await firstValueFrom(b.list())).map((p) => p.name), ['10.0.0.1:1', '10.0.0.2:2']);
+  // The name is free again, across nodes.
+  t.is(await firstValueFrom(b.rename('y', 'ZOE')), 'ok');
+  t.deepEqual(
+    onB.values.filter((e) => e.kind === 'offline'),
+    [{ kind: 'offline', addr: '10.0.0.1:3', name: 'zoe' }],
+  );
+});
+
+it(title('two nodes racing for one name: exactly one wins, every time'), async (t) => {
+  const [a, b] = await cluster(t, 2);
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  for (let round = 0; round < 30; round++) {
+    const [ra, rb] = await Promise.all([firstValueFrom(a.rename('x', `Name${round}`)), firstValueFrom(b.rename('y', `name${round}`))]);
+    t.deepEqual([ra, rb].sort(), ['ok', 'taken'], `round ${round}`);
+    const names = (await firstValueFrom(a.list())).map((p) => p.name);
+    t.is(names.filter((n) => n.toLowerCase() === `name${round}`).length, 1, `round ${round}: ${names.join(',')}`);
+  }
+  const xName = (await firstValueFrom(b.list())).find((p) => p.addr === '10.0.0.1:1')?.name ?? '';
+  t.is(await firstValueFrom(b.rename('y', xName.toUpperCase())), 'taken', `${xName}, held on another node, in another case`);
+});
+
+it(title('private messages are routed to the node holding the name, both ways; unknown names are refused'), async (t) => {
+  const [a, b] = await cluster(t, 2);
+  const inboxX = new Recorder(a.inbox('x'));
+  const inboxY = new Recorder(b.inbox('y'));
+  t.teardown(() => (inboxX.stop(), inboxY.stop()));
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  t.is(await firstValueFrom(a.rename('x', 'alice')), 'ok');
+  t.is(await firstValueFrom(b.rename('y', 'bob')), 'ok');
+  t.true(await firstValueFrom(a.whisper('x', 'BOB', 'hi|bob')));
+  t.true(await firstValueFrom(b.whisper('y', 'alice', 'hi alice')));
+  await inboxY.until((v) => v.length >= 1);
+  await inboxX.until((v) => v.length >= 1);
+  t.deepEqual(inboxY.values, [{ kind: 'private', from: 'alice', text: 'hi|bob' }]);
+  t.deepEqual(inboxX.values, [{ kind: 'private', from: 'bob', text: 'hi alice' }]);
+  t.false(await firstValueFrom(a.whisper('x', 'nobody', 'hi')));
+  t.false(await firstValueFrom(a.whisper('x', 'bobby', 'hi')));
+});
+
+it(title('a dead node (lease expired) is reaped once: its users announced offline once on every node, names freed'), async (t) => {
+  const nodeTimeoutMs = 600;
+  const [a, b, c] = await cluster(t, 3, { nodeTimeoutMs });
+  const recorders = [a, b, c].map((hub) => new Recorder(hub.events$));
+  // A node that registered, took a name, and then vanished (as after kill -9): written with
+  // the hub's own scripts on a raw connection whose lease is never renewed.
+  const raw = new Redis(t.context.redis.url);
+  t.teardown(() => raw.disconnect());
+  const prefix = (a as unknown as { prefix: string }).prefix; // the cluster's prefix; private, read for the test
+  // Lease first: a node listed without one is dead, and the live nodes reap on every beat.
+  await raw.set(`${prefix}:alive:ghost`, '1', 'PX', nodeTimeoutMs);
+  await raw.sadd(`${prefix}:nodes`, 'ghost');
+  for (const [id, name] of [['g1', 'casper'], ['g2', 'slimer']]) {
+    const record = JSON.stringify({ a: `10.9.9.9:${id}`, n: name, k: name, node: 'ghost' });
+    const event = JSON.stringify({ o: 'ghost', e: { kind: 'online', addr: `10.9.9.9:${id}`, name } });
+    await JOIN.run(raw, [prefix, 'ghost', `ghost/${id}`, record, name, event]);
+  }
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  t.is(await firstValueFrom(a.rename('x', 'casper')), 'taken', 'the ghost holds the name while its lease runs');
+  const started = Date.now();
+  for (const recorder of recorders) {
+    await recorder.until((v) => v.filter((e) => e.kind === 'offline').length >= 2, 3000, 'the ghost users offline');
+  }
+  const elapsed = Date.now() - started;
+  t.true(elapsed < nodeTimeoutMs * 2 + 500, `reaped within the bound (${elapsed} ms)`);
+  // One more heartbeat round on every node: nobody announces them again.
+  await new Promise((resolve) => setTimeout(resolve, nodeTimeoutMs)); // waiting for the absence of an event: a bounded wait is the only way
+  for (const recorder of recorders) {
+    t.deepEqual(
+      recorder.values.filter((e) => e.kind === 'offline'),
+      [
+        { kind: 'offline', addr: '10.9.9.9:g1', name: 'casper' },
+        { kind: 'offline', addr: '10.9.9.9:g2', name: 'slimer' },
+      ],
+    );
+  }
+  t.is(await firstValueFrom(a.rename('x', 'casper')), 'ok', 'the name was freed');
+  t.deepEqual((await firstValueFrom(c.list())).map((p) => p.name), ['casper']);
+});
+
+it(title('a node that closes announces its remaining users offline to the others'), async (t) => {
+  const [a, b] = await cluster(t, 2);
+  const onA = new Recorder(a.events$);
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await b.close();
+  await onA.until((v) => v.some((e) => e.kind === 'offline'));
+  t.deepEqual(onA.values, [
+    { kind: 'online', addr: '10.0.0.2:2', name: '10.0.0.2:2' },
+    { kind: 'offline', addr: '10.0.0.2:2', name: '10.0.0.2:2' },
+  ]);
+  t.deepEqual(await firstValueFrom(a.list()), []);
+});
+
+it(title('start() rejects when Redis cannot be reached, and close() then ends cleanly'), async (t) => {
+  const redis = await startRedis();
+  const url = redis.url;
+  await redis.stop(); // a port where nothing listens now
+  const hub = new RedisHub({ url, reconnectMs: 50 });
+  await t.throwsAsync(hub.start());
+  t.false(hub.clustered);
+  await hub.close();
+});

@@ -1,0 +1,122 @@
+/**
+ * RedisHub when Redis goes away: each node keeps serving its own users (degraded, with a
+ * notice), and when Redis is back presence is re-synchronised: joins and leaves made during
+ * the outage are announced to the other nodes, names are claimed again, a name taken on two
+ * nodes during the outage stays with one of them. Each test has its own redis-server, which
+ * it stops and restarts.
+ */
+import test, { ExecutionContext } from 'ava';
+import { Redis } from 'ioredis';
+import { firstValueFrom } from 'rxjs';
+import { Event } from '../../lib/protocol';
+import { RedisHub } from '../../lib/redis-hub';
+import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
+import { Recorder } from './recorder';
+
+const it = HAVE_REDIS ? test : test.skip;
+const title = (name: string) => (HAVE_REDIS ? name : `${name} [${NO_REDIS}]`);
+
+async function setup(t: ExecutionContext, n: number): Promise<{ redis: RedisServer; hubs: RedisHub[]; logs: string[] }> {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const logs: string[] = [];
+  const hubs: RedisHub[] = [];
+  for (let i = 0; i < n; i++) {
+    const hub = new RedisHub({ url: redis.url, nodeId: `n${i}`, reconnectMs: 50, nodeTimeoutMs: 3000, log: (line) => logs.push(`n${i}: ${line}`) });
+    t.teardown(() => hub.close());
+    await hub.start();
+    hubs.push(hub);
+  }
+  return { redis, hubs, logs };
+}
+
+const has = (state: 'degraded' | 'restored') => (v: readonly Event[]) => v.some((e) => e.kind === 'cluster' && e.state === state);
+const of = (kind: Event['kind']) => (v: readonly Event[]) => v.filter((e) => e.kind === kind);
+const names = async (hub: RedisHub) => (await firstValueFrom(hub.list())).map((p) => p.name).sort();
+
+it(title('Redis restarted mid-chat: local chat goes on, then presence is re-synchronised'), async (t) => {
+  const { redis, hubs: [a, b], logs } = await setup(t, 2);
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await firstValueFrom(b.join({ id: 'z', addr: '10.0.0.2:3' }));
+  t.is(await firstValueFrom(b.rename('y', 'bob')), 'ok');
+  const onA = new Recorder(a.events$);
+  const onB = new Recorder(b.events$);
+
+  await redis.stop();
+  await onA.until(has('degraded'), 3000, 'the degraded notice on a');
+  await onB.until(has('degraded'), 3000, 'the degraded notice on b');
+  t.false(a.clustered);
+  t.true(logs.some((l) => l.startsWith('n0: redis: link lost')), logs.join('\n'));
+
+  // Degraded: each node serves its own users.
+  a.say('x', 'still here');
+  await onA.until((v) => of('say')(v).length === 1);
+  await firstValueFrom(a.join({ id: 'w', addr: '10.0.0.1:4' })); // joins during the outage
+  await firstValueFrom(b.leave('z')); // leaves during the outage
+  t.deepEqual(await names(a), ['10.0.0.1:1', '10.0.0.1:4'], 'who lists local users only');
+  t.false(await firstValueFrom(a.whisper('x', 'bob', 'hi')), 'no route to another node');
+  t.is(await firstValueFrom(a.rename('x', 'ann')), 'ok', 'a rename is decided locally');
+
+  await redis.restart();
+  await onA.until(has('restored'), 5000, 'the restored notice on a');
+  await onB.until(has('restored'), 5000, 'the restored notice on b');
+  t.true(a.clustered && b.clustered);
+  // What happened during the outage reached the other node, once.
+  await onA.until((v) => of('offline')(v).length >= 1);
+  await onB.until((v) => of('online')(v).length >= 1);
+  t.deepEqual(of('offline')(onA.values), [{ kind: 'offline', addr: '10.0.0.2:3', name: '10.0.0.2:3' }]);
+  t.deepEqual(of('online')(onB.values), [{ kind: 'online', addr: '10.0.0.1:4', name: '10.0.0.1:4' }]);
+  t.deepEqual(of('say')(onB.values), [], 'what was said during the outage stayed on its node');
+  // Presence and names are whole again.
+  t.deepEqual(await names(a), ['10.0.0.1:4', 'ann', 'bob']);
+  t.deepEqual(await names(b), await names(a));
+  t.is(await firstValueFrom(a.rename('w', 'BOB')), 'taken');
+  t.true(await firstValueFrom(a.whisper('x', 'bob', 'hi again')));
+  a.say('x', 'after');
+  await onB.until((v) => of('say')(v).length === 1);
+  t.deepEqual(of('say')(onB.values), [{ kind: 'say', addr: '10.0.0.1:1', name: 'ann', text: 'after' }]);
+  // a saw w's join locally (during the outage) and nobody from b joined: no other join line.
+  t.deepEqual(of('online')(onA.values), [{ kind: 'online', addr: '10.0.0.1:4', name: '10.0.0.1:4' }], `no one is announced twice: ${JSON.stringify(onA.values)}`);
+});
+
+it(title('a name taken on two nodes during an outage stays with one; the other is told and gets its address back'), async (t) => {
+  const { redis, hubs: [a, b] } = await setup(t, 2);
+  const inboxX = new Recorder(a.inbox('x'));
+  const inboxY = new Recorder(b.inbox('y'));
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  const onA = new Recorder(a.events$);
+  const onB = new Recorder(b.events$);
+  await redis.stop();
+  await onA.until(has('degraded'));
+  await onB.until(has('degraded'));
+  t.is(await firstValueFrom(a.rename('x', 'zed')), 'ok');
+  t.is(await firstValueFrom(b.rename('y', 'Zed')), 'ok');
+  await redis.restart();
+  await onA.until(has('restored'), 5000);
+  await onB.until(has('restored'), 5000);
+  const lost = [...inboxX.values, ...inboxY.values].filter((e) => e.kind === 'nameLost');
+  t.is(lost.length, 1, JSON.stringify(lost));
+  const listed = await names(a);
+  t.is(listed.filter((n) => n.toLowerCase() === 'zed').length, 1, listed.join(','));
+  t.true(listed.includes('10.0.0.1:1') || listed.includes('10.0.0.2:2'), listed.join(','));
+  t.deepEqual(await names(b), listed);
+});
+
+it(title('a dropped connection with Redis intact: re-linked without announcing anyone twice'), async (t) => {
+  const { redis, hubs: [a, b] } = await setup(t, 2);
+  const onB = new Recorder(b.events$);
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await onB.until((v) => of('online')(v).length === 1);
+  const admin = new Redis(redis.url);
+  t.teardown(() => admin.disconnect());
+  await admin.client('KILL', 'TYPE', 'pubsub');
+  const onA = new Recorder(a.events$);
+  await onA.until(has('restored'), 5000, 'a re-link on a');
+  await onB.until(has('restored'), 5000, 'a re-link on b');
+  a.say('x', 'hello');
+  await onB.until((v) => of('say')(v).length === 1);
+  t.is(of('online')(onB.values).length, 1);
+  t.deepEqual(await names(b), ['10.0.0.1:1']);
+});
