@@ -449,7 +449,10 @@
   });
   document.addEventListener('visibilitychange', seen);
   window.addEventListener('focus', seen);
-  if (window.matchMedia('(max-width: 640px)').matches) els.people.open = false;
+  // On a phone the people panel starts folded, leaving the screen to the conversation.
+  var narrow = window.matchMedia('(max-width: 640px)');
+  els.people.open = !narrow.matches;
+  narrow.addEventListener('change', function (e) { els.people.open = !e.matches; });
 
   applyLanguage();
   start();

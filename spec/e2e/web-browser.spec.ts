@@ -134,8 +134,11 @@ if (!fs.existsSync(CHROMIUM)) {
     }
     // The user's own messages are styled apart.
     t.is(await entry(alice, '你好 🌏 from alice', '.mine').count(), 1);
+    await nc.send('to|bob|psst 👋 只给你看');
+    await entry(bob, 'psst 👋 只给你看', '.private').waitFor();
     await shot(bob, 'web-chat.png');
     await bob.setViewportSize({ width: 375, height: 700 });
+    await bob.locator('#people:not([open])').waitFor(); // folded at phone width
     await shot(bob, 'web-chat-phone.png');
     // At phone width nothing overflows sideways.
     t.true(await bob.evaluate('document.documentElement.scrollWidth <= window.innerWidth'));

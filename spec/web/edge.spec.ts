@@ -132,3 +132,27 @@ test('startWeb fails cleanly when the port is taken', async (t) => {
   const { chat, web } = await start(t);
   await t.throwsAsync(startWeb(chat, { host: '127.0.0.1', port: web.port, maxLineBytes: 4096 }), { code: 'EADDRINUSE' });
 });
+
+test('a browser that stops reading is cut off at its send-queue bound; the others go on', async (t) => {
+  const log: string[] = [];
+  const { chat, tcpPort, web } = await start(t, { maxQueueBytes: 64 * 1024, rateLimit: 0, log: (line) => log.push(line) });
+  const slow = await connectWs(web.port);
+  t.teardown(() => slow.destroy());
+  await slow.nextLine();
+  slow.ws.pause(); // stops reading its socket: the server's frames pile up
+  const nc = await connect(tcpPort);
+  t.teardown(() => nc.destroy());
+  await nc.expectLine(/已上线$/);
+  const line = 'x'.repeat(4000);
+  let sent = 0;
+  // (A paused client cannot see its own close: the server's log and count tell.)
+  while (chat.connections > 1 && sent < 5000) {
+    await nc.send(line);
+    sent++;
+  }
+  t.is(chat.connections, 1, `still connected after ${sent} lines of 4000 bytes`);
+  t.true(log.some((l) => l.startsWith(`disconnected ${slow.addr} (cut off: send queue`)), log.join('\n'));
+  // The TCP user is unaffected: `who` answers, and lists only itself.
+  const listed = await nc.who(10_000);
+  t.deepEqual(listed.filter((l) => l.endsWith(':在线...')), [`[${nc.addr}]${nc.addr}:在线...`]);
+});
