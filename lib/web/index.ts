@@ -64,7 +64,8 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     server,
     path: WEB_SOCKET_PATH,
     maxPayload: maxPayload(options.maxLineBytes),
-    verifyClient: ({ origin, req }: { origin: string; req: http.IncomingMessage }) => sameOrigin(origin || undefined, req.headers.host),
+    verifyClient: ({ origin, req }: { origin: string; req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
+      done(sameOrigin(origin || undefined, req.headers.host), 403, 'Forbidden: cross-origin WebSocket'),
   });
   wss.on('connection', (ws, request) => {
     // Without a listener, a socket error (e.g. an oversized frame) would be thrown; the
