@@ -1,0 +1,318 @@
+/**
+ * npm run bench:compare: builds the Go reference, runs the same scenarios against it and
+ * against rx-im (each run on a fresh server process), prints the figures side by side with
+ * their ratios and the issue's targets, and writes BENCHMARKS.md and docs/bench-fanout.svg.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchResult } from './run';
+import { chart } from './svg';
+
+const ROOT = path.resolve(__dirname, '..');
+const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
+
+interface Scenario {
+  readonly key: string;
+  readonly title: string;
+  readonly args: readonly string[];
+}
+
+// Each run is bounded by --duration (sending, or the whole connect scenario) and --stall.
+const CHART_CLIENTS = [10, 100, 300, 1000];
+const SCENARIOS: readonly Scenario[] = [
+  ...CHART_CLIENTS.map((c) => ({ key: `fanout-${c}`, title: `fanout C=${c} S=10, closed loop`, args: ['fanout', '-c', `${c}`, '-s', '10', '-m', '100000', '--duration', '5'] })),
+  { key: 'fanout-100-pipelined', title: 'fanout C=100 S=10, pipelined (window 16)', args: ['fanout', '-c', '100', '-s', '10', '-m', '2000', '--mode', 'pipelined', '--window', '16', '--duration', '5'] },
+  { key: 'private-1000', title: 'private C=1000 (500 pairs), closed loop', args: ['private', '-c', '1000', '-m', '100000', '--duration', '5'] },
+  { key: 'connect-5000', title: 'connect C=5000, until all saw their own join line', args: ['connect', '-c', '5000', '--duration', '40'] },
+  { key: 'connect-10000', title: 'connect C=10000: RSS per connection', args: ['connect', '-c', '10000', '--duration', '25'] },
+  { key: 'slow-100', title: 'slow: fanout C=100 S=10, 1000-char messages, then K=5 non-readers', args: ['slow', '-c', '100', '-s', '10', '-k', '5', '--size', '1000', '-m', '100000', '--duration', '4', '--stall', '5'] },
+];
+
+interface Server {
+  readonly name: string;
+  start(): Promise<{ child: ChildProcess; port: number }>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForPort(port: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve();
+      });
+      s.once('error', () => (Date.now() > until ? reject(new Error(`nothing listens on 127.0.0.1:${port}`)) : setTimeout(attempt, 100)));
+    };
+    attempt();
+  });
+}
+
+/** Copies the reference into a temp dir, sets its port and a long idle timeout, builds it. */
+function buildReference(dir: string, port: number): string {
+  try {
+    execFileSync('go', ['version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error('the reference is built with Go, which is not installed: apt-get install golang-go (Debian/Ubuntu), then run again');
+  }
+  const source = process.env.RX_IM_REFERENCE ?? path.resolve(ROOT, '../shared/reference/go/server');
+  if (!existsSync(source)) throw new Error(`no reference source at ${source} (set RX_IM_REFERENCE to its go/server directory)`);
+  const build = path.join(dir, 'reference');
+  mkdirSync(build);
+  for (const f of readdirSync(source)) if (f.endsWith('.go') || f === 'go.mod') copyFileSync(path.join(source, f), path.join(build, f));
+  // Its only settings are constants: the port (fixed 8888, which may be taken) and the 60 s idle kick.
+  const patch = (file: string, from: string, to: string) => {
+    const p = path.join(build, file);
+    const text = readFileSync(p, 'utf8');
+    if (!text.includes(from)) throw new Error(`cannot patch the reference: '${from}' not found in ${file}`);
+    writeFileSync(p, text.replace(from, to));
+  };
+  patch('main.go', 'NewServer("127.0.0.1", 8888)', `NewServer("127.0.0.1", ${port})`);
+  patch('server.go', 'time.After(60 * time.Second)', 'time.After(3600 * time.Second)');
+  const binary = path.join(dir, 'ref-server');
+  execFileSync('go', ['build', '-o', binary, '.'], { cwd: build, stdio: 'inherit', env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' } });
+  return binary;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const kill = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function runBench(args: readonly string[], port: number, pid: number, label: string): Promise<BenchResult | { error: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...TS_NODE, path.join(__dirname, 'cli.ts'), ...args, '--port', `${port}`, '--pid', `${pid}`, '--label', label, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+      const last = String(d).trim().split('\n').pop();
+      if (last) process.stderr.write(`\r\x1b[K  ${last.slice(0, 150)}`);
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      process.stderr.write('\r\x1b[K');
+      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      if (line) return resolve(JSON.parse(line) as BenchResult);
+      resolve({ error: err.trim().split('\n').pop() ?? 'no output' });
+    });
+  });
+}
+
+type Outcome = BenchResult | { error: string };
+const ok = (r: Outcome | undefined): r is BenchResult => r !== undefined && !('error' in r);
+
+const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+
+interface Row {
+  readonly scenario: string;
+  readonly metric: string;
+  readonly ours: string;
+  readonly ref: string;
+  readonly ratio: string;
+  readonly target: string;
+}
+
+function rows(sc: Scenario, ours: Outcome | undefined, ref: Outcome | undefined): Row[] {
+  const out: Row[] = [];
+  const add = (metric: string, get: (r: BenchResult) => number | undefined, digits: number, target = '', ratioOf?: (o: number, r: number) => number, note?: (r: BenchResult) => string) => {
+    const o = ok(ours) ? get(ours) : undefined;
+    const f = ok(ref) ? get(ref) : undefined;
+    const show = (r: Outcome | undefined, v: number | undefined) => (r === undefined ? 'not run' : !ok(r) ? `error: ${r.error}` : r.stalled && v === undefined ? 'STALLED' : `${fmt(v, digits)}${note ? note(r) : ''}`);
+    const ratio = o !== undefined && f !== undefined && ratioOf ? ratioOf(o, f) : undefined;
+    out.push({ scenario: sc.title, metric, ours: show(ours, o), ref: show(ref, f), ratio: ratio === undefined || !Number.isFinite(ratio) ? '' : `${fmt(ratio, 2)}×`, target });
+  };
+  const per = (o: number, r: number) => o / r;
+  const inv = (o: number, r: number) => r / o;
+  const stalled = (r: BenchResult) => (r.stalled ? ' (stalled)' : '');
+  switch (sc.key.split('-')[0]) {
+    case 'fanout':
+      add('delivered lines/s', (r) => r.run?.deliveredPerSec, 0, sc.key === 'fanout-1000' ? '≥ 2× the reference' : sc.key === 'fanout-100' ? '≥ 1.5×' : '', per, stalled);
+      add('latency p99 ms', (r) => r.run?.latencyMs.p99, 2, sc.key === 'fanout-1000' ? '≤ the reference (ratio ≥ 1)' : '', inv);
+      add('latency p50 ms', (r) => r.run?.latencyMs.p50, 2, '', inv);
+      add('server CPU s per million lines', (r) => r.run?.serverCpuPerMillion, 2, sc.key === 'fanout-1000' ? '≤ 1/3 (ratio ≥ 3)' : '', inv);
+      add('lost / malformed', (r) => (r.run ? r.run.lost + r.run.malformed : undefined), 0, sc.key.includes('pipelined') ? 'zero' : '', undefined, (r) => (r.run ? ` (${fmt(r.run.lost)} lost, ${fmt(r.run.malformed)} malformed)` : ''));
+      add('generator CPU cores', (r) => r.run?.generatorCores, 2);
+      break;
+    case 'private':
+      add('delivered/s', (r) => r.run?.deliveredPerSec, 0, '≥ 1.5×', per, stalled);
+      add('latency p99 ms', (r) => r.run?.latencyMs.p99, 2, '', inv);
+      add('misrouted', (r) => r.run?.misrouted, 0, 'zero');
+      add('lost / malformed', (r) => (r.run ? r.run.lost + r.run.malformed : undefined), 0, '', undefined, (r) => (r.run ? ` (${fmt(r.run.lost)} lost, ${fmt(r.run.malformed)} malformed)` : ''));
+      add('server CPU s per million lines', (r) => r.run?.serverCpuPerMillion, 2, '', inv);
+      break;
+    case 'connect':
+      add('connected/s', (r) => r.connect?.acceptedPerSec, 0, '', per);
+      add('s until all saw their own join line', (r) => r.connect?.joinSeconds ?? r.connect?.timedOutAfterSeconds, 2, sc.key === 'connect-5000' ? '≤ 1/4 (ratio ≥ 4)' : '', inv, (r) => (r.connect && r.connect.joinSeconds === undefined ? ` (only ${fmt(r.connect.joined)} joined: a lower bound)` : ''));
+      add('server RSS KiB per connection', (r) => r.connect?.rssPerConnectionKiB, 1, sc.key === 'connect-10000' ? '≤ 10 KiB' : '', inv);
+      break;
+    case 'slow':
+      add('readers lines/s without non-readers', (r) => r.baseline?.deliveredPerSec, 0, '', per);
+      add('readers lines/s with 5 non-readers', (r) => r.run?.deliveredPerSec, 0, '', per, stalled);
+      add('with / without', (r) => (r.throughputRatio === undefined ? undefined : r.throughputRatio * 100), 1, '≥ 90%', undefined, () => '%');
+      add('latency p99 ms with non-readers', (r) => r.run?.latencyMs.p99, 2, '', inv);
+      add('new connection served after (ms)', (r) => r.probeJoinMs, 1, '', inv, (r) => (r.probeJoinMs === undefined ? ' (no answer in 5 s)' : ''));
+      break;
+  }
+  return out;
+}
+
+function table(all: readonly Row[]): string {
+  const lines = ['| scenario | figure | rx-im | reference | rx-im / reference | target |', '|---|---|---|---|---|---|'];
+  let last = '';
+  for (const r of all) {
+    lines.push(`| ${r.scenario === last ? '' : r.scenario} | ${r.metric} | ${r.ours} | ${r.ref} | ${r.ratio} | ${r.target} |`);
+    last = r.scenario;
+  }
+  return lines.join('\n');
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  let go = '-';
+  try {
+    go = execFileSync('go', ['version'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* reported when building */
+  }
+  return `${cpus[0]?.model ?? '?'} × ${cpus.length} CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}; Node ${process.version}; ${go}`;
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const scenarios = only.length ? SCENARIOS.filter((s) => only.includes(s.key)) : SCENARIOS;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-im-bench-'));
+  const started = new Date();
+  try {
+    const refPort = await freePort();
+    process.stderr.write(`building the reference in ${dir} ...\n`);
+    const refBinary = buildReference(dir, refPort);
+    const servers: Server[] = [
+      {
+        name: 'rx-im',
+        start: async () => {
+          const child = spawn(process.execPath, [...TS_NODE, 'cli/server.ts', '--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+          const port = await new Promise<number>((resolve, reject) => {
+            let out = '';
+            child.stdout!.on('data', (d: Buffer) => {
+              out += d;
+              const m = /listening on [^\s]+:(\d+) \(tcp\)/.exec(out);
+              if (m) resolve(Number(m[1]));
+            });
+            child.once('exit', (code) => reject(new Error(`rx-im-server exited (${code}) before listening`)));
+          });
+          return { child, port };
+        },
+      },
+      {
+        name: 'reference',
+        start: async () => {
+          const child = spawn(refBinary, [], { stdio: 'ignore' });
+          await waitForPort(refPort, 5000);
+          return { child, port: refPort };
+        },
+      },
+    ];
+    const results = new Map<string, Outcome>();
+    for (const sc of scenarios) {
+      for (const server of servers) {
+        process.stderr.write(`${sc.title}: ${server.name} ...\n`);
+        const { child, port } = await server.start();
+        try {
+          results.set(`${server.name}/${sc.key}`, await runBench(sc.args, port, child.pid!, server.name));
+        } finally {
+          await stop(child);
+        }
+      }
+    }
+    const all = scenarios.flatMap((sc) => rows(sc, results.get(`rx-im/${sc.key}`), results.get(`reference/${sc.key}`)));
+    const text = table(all);
+    process.stdout.write(`\n${text}\n`);
+    if (only.length) return; // a partial run does not overwrite the published figures
+
+    const point = (name: string, get: (r: BenchResult) => number | undefined) =>
+      CHART_CLIENTS.map((c) => {
+        const r = results.get(`${name}/fanout-${c}`);
+        return [c, ok(r) && !r.stalled ? get(r) : undefined] as const;
+      });
+    const svg = chart(
+      'fanout, 10 senders, one message in flight each: rx-im and the Go reference',
+      CHART_CLIENTS,
+      [
+        { name: 'rx-im', color: '#1f77b4', points: point('rx-im', (r) => r.run?.deliveredPerSec) },
+        { name: 'Go reference', color: '#d62728', points: point('reference', (r) => r.run?.deliveredPerSec) },
+      ],
+      [
+        { name: 'rx-im', color: '#1f77b4', points: point('rx-im', (r) => r.run?.latencyMs.p99) },
+        { name: 'Go reference', color: '#d62728', points: point('reference', (r) => r.run?.latencyMs.p99) },
+      ],
+    );
+    mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+    writeFileSync(path.join(ROOT, 'docs/bench-fanout.svg'), svg);
+    const minutes = ((Date.now() - started.getTime()) / 60000).toFixed(1);
+    const md = [
+      '# Benchmarks',
+      '',
+      `Measured ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:compare\` (${minutes} minutes), on one machine: ${machine()}.`,
+      'Generator and server share the machine, so every figure is a ratio measured in the same run, not an absolute.',
+      '',
+      '![fanout: delivered lines/s and p99 latency against client count](docs/bench-fanout.svg)',
+      '',
+      '## Figures',
+      '',
+      text,
+      '',
+      '## How they were measured',
+      '',
+      '- Each scenario runs against a fresh server process: rx-im as `node -r ts-node/register/transpile-only cli/server.ts --port 0 --no-web --rate-limit 0 --idle-timeout 3600 --max-connections 100000`,',
+      '  the reference built from `../shared/reference/go/server` with two constants changed in a temporary copy: its port (a free one instead of 8888) and its idle kick (3600 s instead of 60 s).',
+      '- The generator is `rx-im-bench` (`npm run bench -- SCENARIO ...`); the runs were:',
+      '',
+      ...scenarios.map((s) => `      npm run bench -- ${s.args.join(' ')} --port PORT --pid PID`),
+      '',
+      '- Latency is send → receive over every receiver (each message carries its send time); lost, reordered and malformed lines are counted from per-sender sequence numbers in the text.',
+      '  Server CPU is utime + stime from `/proc/PID/stat` over the run; RSS is `VmRSS` from `/proc/PID/status`.',
+      '  "generator CPU cores" is the generator\'s own CPU time over wall time (it shares the machine\'s cores with the server).',
+      '- `--duration` bounds each run; a connect run that reaches it reports a lower bound. `bench/compare.sh` raises `ulimit -n` first (a shell limit: each connection is a file descriptor in both processes).',
+      '',
+      '## Raw results (one JSON line per run)',
+      '',
+      '```',
+      ...[...results.entries()].map(([k, v]) => `${k}: ${JSON.stringify(v)}`),
+      '```',
+      '',
+    ].join('\n');
+    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
+    process.stdout.write(`\nwrote BENCHMARKS.md and docs/bench-fanout.svg (${minutes} minutes)\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench:compare: ${err.message}\n`);
+  process.exit(1);
+});
