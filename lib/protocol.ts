@@ -90,7 +90,8 @@ export function nameProblem(name: string): NameProblem | undefined {
   if (name.includes('|')) return 'bar';
   if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]/.test(name)) return 'control';
   if (/\s/u.test(name)) return 'space';
-  if (ADDRESS_LIKE.test(name)) return 'address';
+  // Compared in compatibility form: `１２７.０.０.１:５０００` is an address too.
+  if (ADDRESS_LIKE.test(name.normalize('NFKC'))) return 'address';
   return undefined;
 }
 

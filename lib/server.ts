@@ -94,8 +94,10 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number): Peer {
   const ip = socket.remoteAddress ?? '?';
   const addr = formatAddress(ip, socket.remotePort ?? 0);
   let corked = false;
+  let tickBytes = 0; // written (corked) in this tick, not yet offered to the kernel
   const uncork = () => {
     corked = false;
+    tickBytes = 0;
     socket.uncork();
   };
   // Errors can come after the session has ended (a reset while our last lines flush): an
@@ -121,9 +123,12 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number): Peer {
         socket.cork();
         process.nextTick(uncork);
       }
+      tickBytes += data.length;
       socket.write(data);
     },
-    queued: () => socket.writableLength,
+    // What the kernel has refused so far: this tick's batch has not been offered to it yet, so
+    // a reader is never cut off for one large reply (a `who` in a big room).
+    queued: () => socket.writableLength - tickBytes,
     end: () => {
       if (!socket.destroyed) socket.end();
     },
