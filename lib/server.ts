@@ -89,8 +89,11 @@ function encode(line: string): Buffer {
   return lastBytes;
 }
 
-/** A TCP socket as a Peer. Writes are batched per tick: one `writev` instead of one syscall a line. */
-export function socketPeer(socket: net.Socket, maxLineBytes: number): Peer {
+/**
+ * A TCP socket as a Peer. Writes are batched per tick: one `writev` instead of one syscall a
+ * line. After `end()`, a client that never closes its side is destroyed after `lingerMs`.
+ */
+export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 1000): Peer {
   const ip = socket.remoteAddress ?? '?';
   const addr = formatAddress(ip, socket.remotePort ?? 0);
   let corked = false;
@@ -130,7 +133,9 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number): Peer {
     // a reader is never cut off for one large reply (a `who` in a big room).
     queued: () => socket.writableLength - tickBytes,
     end: () => {
-      if (!socket.destroyed) socket.end();
+      if (socket.destroyed) return;
+      socket.end();
+      setTimeout(() => socket.destroy(), lingerMs).unref();
     },
     destroy: () => socket.destroy(),
     onClose: (callback) => {
