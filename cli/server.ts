@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** rx-im-server: flags -> ChatServer; logs to stderr; exit codes; signals. */
 import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
+import { RedisHub } from '../lib/redis-hub';
 import { ChatServer, DEFAULTS } from '../lib/server';
 import { startWeb, WebHandle } from '../lib/web';
 
@@ -17,7 +18,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-  const server = new ChatServer({ ...flags.value.server, log });
+  let hub: RedisHub | undefined;
+  if (flags.value.redisUrl !== undefined) {
+    hub = new RedisHub({ url: flags.value.redisUrl, nodeTimeoutMs: flags.value.nodeTimeoutMs, log });
+    try {
+      await hub.start();
+    } catch (err) {
+      // Unusable at start: say so and stop. Once running, a Redis that goes away only degrades.
+      process.stderr.write(`${NAME}: cannot use Redis at ${flags.value.redisUrl}: ${(err as Error).message}\n`);
+      await hub.close();
+      process.exit(1);
+    }
+  }
+  const server = new ChatServer({ ...flags.value.server, log, hub });
   let address;
   try {
     address = await server.listen();
@@ -56,7 +69,7 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     log(`${signal}: shutting down`);
-    server.close(1000).then(() => web?.close()).then(
+    server.close(1000).then(() => web?.close()).then(() => hub?.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );

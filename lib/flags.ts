@@ -42,6 +42,8 @@ export interface ServerConfig {
   readonly web: boolean;
   /** redis://HOST:PORT to share presence and broadcast with other nodes; in memory when absent. */
   readonly redisUrl?: string;
+  /** With --redis: a node silent on Redis this long is declared dead (its users offline, names freed). */
+  readonly nodeTimeoutMs?: number;
 }
 
 export const DEFAULT_HTTP_PORT = 8080;
@@ -64,6 +66,7 @@ Options:
   --http-port PORT              port of the web chat (page and WebSocket), 0 for any free one (default ${DEFAULT_HTTP_PORT})
   --no-web                      no web chat: TCP only
   --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
+  --node-timeout SECONDS        with --redis: a node silent this long is declared dead, its users offline (default 6)
   -h, --help                    show this help
 `;
 
@@ -82,6 +85,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     'http-port': { type: 'string' },
     'no-web': { type: 'boolean' },
     redis: { type: 'string' },
+    'node-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if ('error' in parsed) return { ok: false, error: parsed.error };
@@ -137,5 +141,13 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
     return { ok: false, error: `--redis must be a URL like redis://127.0.0.1:6379, got '${redisUrl}'` };
   }
-  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], redisUrl } };
+  let nodeTimeoutMs: number | undefined;
+  const nodeTimeout = str('node-timeout');
+  if (nodeTimeout !== undefined) {
+    const ms = seconds('node-timeout', nodeTimeout);
+    if (typeof ms === 'string') return { ok: false, error: ms };
+    if (redisUrl === undefined) return { ok: false, error: '--node-timeout needs --redis' };
+    nodeTimeoutMs = ms;
+  }
+  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], redisUrl, nodeTimeoutMs } };
 }

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { Observable, SchedulerLike, Subject, Subscriber, Subscription, asyncScheduler, catchError, defer, from, interval, map, of, timer } from 'rxjs';
 import { Hub, Presence, RenameResult } from './hub';
 import { Event, nameKey } from './protocol';
-import { HEARTBEAT, JOIN, LEAVE, LIST, REAP, RENAME, RESYNC, SETTLE, WHISPER } from './redis/scripts';
+import { HEARTBEAT, JOIN, LEAVE, LIST, REAP, RENAME, RESYNC, SCRIPTS, SETTLE, WHISPER } from './redis/scripts';
 import { decodeEnvelope, decodeLetter, decodeList, encodeEnvelope } from './redis/wire';
 
 export interface RedisHubOptions {
@@ -108,7 +108,17 @@ export class RedisHub implements Hub {
 
   /** Connects and registers this node; rejects when Redis cannot be reached (the hub stays usable, degraded). */
   async start(): Promise<void> {
-    await Promise.all([this.cmd.connect(), this.sub.connect()]);
+    let cause: Error | undefined;
+    const remember = (err: Error) => (cause ??= err);
+    this.cmd.once('error', remember);
+    try {
+      await Promise.all([this.cmd.connect(), this.sub.connect()]);
+    } catch (err) {
+      // ioredis rejects with "Connection is closed."; the error event said why.
+      throw cause ?? err;
+    } finally {
+      this.cmd.off('error', remember);
+    }
     await this.relink();
     if (!this.linked) throw new Error('could not register with Redis');
   }
@@ -263,12 +273,14 @@ export class RedisHub implements Hub {
     this.heartbeat.unsubscribe();
     this.settling?.unsubscribe();
     if (this.linked) {
-      try {
+      const farewell = (async () => {
         await this.cmd.del(`${this.prefix}:alive:${this.nodeId}`);
         await REAP.run(this.cmd, [this.prefix]);
-      } catch (err) {
-        this.trouble(err as Error);
-      }
+      })().catch((err: Error) => this.trouble(err));
+      // A Redis that hangs must not hold up shutdown: the lease expires and a survivor reaps us.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([farewell, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+      clearTimeout(timer);
     }
     this.linked = false;
     this.cmd.disconnect();
@@ -361,6 +373,7 @@ export class RedisHub implements Hub {
   private async resync(): Promise<void> {
     try {
       await this.sub.subscribe(this.eventsChannel, this.inboxChannel);
+      await Promise.all(SCRIPTS.map((script) => script.load(this.cmd)));
       let lost: string[] = [];
       let everyone: Presence[] = [];
       let nodes: string[] = [];

@@ -24,6 +24,14 @@ export class Script {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
+  /**
+   * Caches it on the server, so that `run` is one EVALSHA: a NOSCRIPT fallback would send the
+   * EVAL after commands issued later, out of order.
+   */
+  load(redis: Redis): Promise<unknown> {
+    return redis.script('LOAD', this.source);
+  }
+
   async run(redis: Redis, argv: readonly (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, 0, ...argv);
@@ -223,3 +231,5 @@ for _, node in ipairs(cjson.decode(ARGV[2])) do
 end
 return {list_members(p), redis.call('SMEMBERS', p..':nodes')}
 `);
+
+export const SCRIPTS: readonly Script[] = [JOIN, LEAVE, RENAME, LIST, WHISPER, HEARTBEAT, REAP, RESYNC, SETTLE];
