@@ -44,7 +44,7 @@ function run(t: ExecutionContext, args: string[]): Run {
   });
   const lines = (n: number) =>
     new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${n} stdout lines within 20 s: ${JSON.stringify({ stdout, stderr })}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no ${n} stdout lines within 45 s: ${JSON.stringify({ stdout, stderr })}`)), 45_000);
       wake = () => {
         if (stdout.length >= n || ended) {
           clearTimeout(timer);
