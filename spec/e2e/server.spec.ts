@@ -43,12 +43,43 @@ const LANGS: readonly Lang[] = ['zh', 'en'];
 /** `[addr]name:suffix`, the reference's user line. */
 const line = (addr: string, name: string, suffix: string) => `[${addr}]${name}:${suffix}`;
 
-async function startServer(t: ExecutionContext, options: ServerOptions = {}): Promise<{ server: ChatServer; port: number }> {
-  const server = new ChatServer({ host: '127.0.0.1', port: 0, ...options });
+interface Started {
+  readonly server: ChatServer;
+  readonly port: number;
+  /** Resolves with the first server log line matching `pattern` (rejects after `timeoutMs`). */
+  logged(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+async function startServer(t: ExecutionContext, options: ServerOptions = {}): Promise<Started> {
+  const log: string[] = [];
+  const waiters: (() => void)[] = [];
+  const server = new ChatServer({
+    host: '127.0.0.1',
+    port: 0,
+    ...options,
+    log: (entry) => {
+      log.push(entry);
+      for (const wake of waiters.splice(0)) wake();
+    },
+  });
   const { port } = await server.listen();
   t.teardown(() => server.close(100));
-  return { server, port };
+  const logged = (pattern: RegExp, timeoutMs = 3000) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no log line matching ${pattern} within ${timeoutMs} ms; log: ${JSON.stringify(log)}`)), timeoutMs);
+      const check = () => {
+        const found = log.find((entry) => pattern.test(entry));
+        if (found === undefined) return void waiters.push(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      check();
+    });
+  return { server, port, logged };
 }
+
+/** `s` as a RegExp source matching itself. */
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * Connects `n` clients one after the other; each sees its own join, and everyone already
@@ -235,12 +266,12 @@ for (const lang of LANGS) {
   });
 
   test(`[${lang}] idle: the silent user is kicked and disconnected, the others told once, gone from who`, async (t) => {
-    const idleTimeoutMs = 300;
-    const { server, port } = await startServer(t, { ...opts, idleTimeoutMs });
+    const idleTimeoutMs = 600;
+    const { server, port, logged } = await startServer(t, { ...opts, idleTimeoutMs });
     const started = Date.now();
     const [alice, bob] = await room(t, port, 2, lang);
     // bob keeps talking (empty lines: activity, never broadcast) so that only alice goes idle.
-    const keepAlive = setInterval(() => void bob.send('').catch(() => undefined), idleTimeoutMs / 4);
+    const keepAlive = setInterval(() => void bob.send('').catch(() => undefined), idleTimeoutMs / 6);
     t.teardown(() => clearInterval(keepAlive));
     t.is(await alice.nextLine(2000), w.kicked);
     t.true(Date.now() - started >= idleTimeoutMs - 20, `kicked after ${Date.now() - started} ms`);
@@ -248,28 +279,31 @@ for (const lang of LANGS) {
     await bob.expectLine(line(alice.addr, alice.addr, w.offline), 2000);
     t.deepEqual(await bob.who(), [line(bob.addr, bob.addr, w.listed)], 'one offline line only, and alice is gone');
     clearInterval(keepAlive);
+    await logged(new RegExp(`disconnected ${literal(alice.addr)} \\(kicked: idle\\)$`));
     t.is(server.connections, 1);
   });
 
   test(`[${lang}] idle: any line resets the timer`, async (t) => {
-    const idleTimeoutMs = 300;
+    const idleTimeoutMs = 600;
     const { port } = await startServer(t, { ...opts, idleTimeoutMs });
     const [alice] = await room(t, port, 1, lang);
     const started = Date.now();
     // Round trips for more than twice the timeout, each well within it.
-    while (Date.now() - started < idleTimeoutMs * 2.5) {
+    while (Date.now() - started < idleTimeoutMs * 2) {
       t.deepEqual(await alice.sync(), []);
-      await pause(idleTimeoutMs / 4);
+      await pause(idleTimeoutMs / 6);
     }
+    const last = Date.now(); // just before her last line (the sync after who)
     t.deepEqual(await alice.who(), [line(alice.addr, alice.addr, w.listed)]);
-    // Then silence: kicked.
-    await alice.expectLine(w.kicked, 2000);
+    // Then silence: kicked, a full timeout after her last line.
+    await alice.expectLine(w.kicked, 3000);
+    t.true(Date.now() - last >= idleTimeoutMs - 20, `kicked ${Date.now() - last} ms after her last line`);
     t.deepEqual(await alice.rest(), []);
   });
 
   for (const how of ['cleanly', 'by reset'] as const) {
     test(`[${lang}] disconnect ${how}: the others get exactly one offline line`, async (t) => {
-      const { server, port } = await startServer(t, opts);
+      const { server, port, logged } = await startServer(t, opts);
       const [alice, bob, carol] = await room(t, port, 3, lang);
       await alice.send('rename|alice');
       await alice.expectLine(w.renamed('alice'));
@@ -278,6 +312,7 @@ for (const lang of LANGS) {
       const offline = line(alice.addr, 'alice', w.offline);
       for (const c of [bob, carol]) await c.expectLine(offline);
       for (const c of [bob, carol]) t.deepEqual(await c.who(), [line(bob.addr, bob.addr, w.listed), line(carol.addr, carol.addr, w.listed)]);
+      await logged(new RegExp(`disconnected ${literal(alice.addr)}( \\(.*\\))?$`));
       t.is(server.connections, 2);
       // Her name is free again.
       await bob.send('rename|alice');
@@ -351,4 +386,32 @@ test('framing: a UTF-8 character split across writes', async (t) => {
   await pause(5);
   await alice.write(rename.subarray(8));
   t.is(await alice.nextLine(), '您已更改用户名为:名字');
+});
+
+test('a kicked client that never closes its side is still let go of (logged, no longer counted)', async (t) => {
+  const { server, port, logged } = await startServer(t, { idleTimeoutMs: 300 });
+  const alice = await connect(port, '127.0.0.1', { allowHalfOpen: true });
+  t.teardown(() => alice.destroy());
+  t.deepEqual(await alice.rest(), [line(alice.addr, alice.addr, '已上线'), '你被踢了']);
+  // The reference closes a kicked user's connection outright; a FIN alone leaves the socket
+  // (and its slot under --max-connections) held for as long as the client pleases.
+  await logged(new RegExp(`disconnected ${literal(alice.addr)} \\(kicked: idle\\)$`));
+  t.is(server.connections, 0);
+});
+
+test('close() completes even when a refused client never closes its side', async (t) => {
+  const { server, port } = await startServer(t, { maxConnections: 1 });
+  const [alice] = await room(t, port, 1, 'zh');
+  const refused = await connect(port, '127.0.0.1', { allowHalfOpen: true });
+  t.teardown(() => refused.destroy());
+  t.deepEqual(await refused.rest(), ['服务器已满,请稍后再试']);
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    server.close(200).then(() => 'closed'),
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still closing after 2 s'), 2000))),
+  ]);
+  clearTimeout(timer);
+  t.is(outcome, 'closed', `close() with a refused, half-open client: ${outcome} (${Date.now() - started} ms)`);
+  t.deepEqual(await alice.rest(), ['服务器正在关闭']);
 });

@@ -28,6 +28,8 @@ export class TcpClient {
   readonly addr: string;
   /** Resolves once the socket is fully closed (by either side). */
   readonly closed: Promise<void>;
+  /** Resolves once the server has finished sending (its FIN, or a close). */
+  readonly ended: Promise<void>;
   /** Every line received so far, in order (read or not): for error messages and debugging. */
   readonly received: string[] = [];
   private readonly iterator: AsyncIterableIterator<string>;
@@ -37,12 +39,13 @@ export class TcpClient {
   constructor(readonly socket: net.Socket) {
     this.addr = `${socket.localAddress}:${socket.localPort}`;
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.ended = new Promise((resolve) => socket.once('end', () => resolve()).once('close', () => resolve()));
     const bytes$ = new Observable<Buffer>((subscriber) => {
       const onData = (chunk: Buffer) => subscriber.next(chunk);
       // A reset or any transport error ends the stream like a close: tests look at lines.
       const onClose = () => subscriber.complete();
-      socket.on('data', onData).on('close', onClose).on('error', () => undefined);
-      return () => socket.off('data', onData).off('close', onClose);
+      socket.on('data', onData).on('end', onClose).on('close', onClose).on('error', () => undefined);
+      return () => socket.off('data', onData).off('end', onClose).off('close', onClose);
     });
     const lines$ = bytes$.pipe(
       splitLines(1024 * 1024),
@@ -100,11 +103,11 @@ export class TcpClient {
     }
   }
 
-  /** Every line left until the server closes the connection; rejects if it stays open. */
+  /** Every line left until the server ends the connection; rejects if it stays open. */
   async rest(timeoutMs = LINE_TIMEOUT_MS): Promise<string[]> {
     const lines: string[] = [];
     for await (const line of this.lines(timeoutMs)) lines.push(line);
-    await this.closed;
+    await this.ended;
     return lines;
   }
 
@@ -167,10 +170,18 @@ export class TcpClient {
   }
 }
 
+export interface ConnectOptions {
+  /**
+   * Keep our side open after the server's FIN (default false: close at once, as nc and most
+   * clients do). True plays a client that never closes: the server must still let go of it.
+   */
+  readonly allowHalfOpen?: boolean;
+}
+
 /** Connects to `host:port` (loopback by default) and resolves once connected. */
-export function connect(port: number, host = '127.0.0.1'): Promise<TcpClient> {
+export function connect(port: number, host = '127.0.0.1', options: ConnectOptions = {}): Promise<TcpClient> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host });
+    const socket = net.connect({ port, host, allowHalfOpen: options.allowHalfOpen ?? false });
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.off('error', reject);
