@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     return;
   }
   if (!flags.ok) {
-    process.stderr.write(`${NAME}: ${flags.error}\n${NAME}: try --help\n`);
+    process.stderr.write(`${NAME}: ${flags.error} (see --help)\n`);
     process.exit(1);
   }
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);

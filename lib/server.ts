@@ -139,7 +139,8 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 
     },
     destroy: () => socket.destroy(),
     onClose: (callback) => {
-      socket.once('close', callback);
+      if (socket.closed) queueMicrotask(callback);
+      else socket.once('close', callback);
     },
   };
 }
