@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { Observable, SchedulerLike, Subject, Subscriber, Subscription, asyncScheduler, catchError, defer, from, interval, map, of, timer } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscriber, Subscription, asyncScheduler, catchError, defer, firstValueFrom, from, interval, map, of, race, timer } from 'rxjs';
 import { Hub, Presence, RenameResult } from './hub';
 import { Event, nameKey } from './protocol';
 import { HEARTBEAT, JOIN, LEAVE, LIST, REAP, RENAME, RESYNC, SCRIPTS, SETTLE, WHISPER } from './redis/scripts';
@@ -38,6 +38,9 @@ export const REDIS_DEFAULTS = {
   nodeTimeoutMs: 6000,
   reconnectMs: 500,
 };
+
+/** How long `close()` waits for Redis to take this node's leave. */
+const CLOSE_WAIT_MS = 1000;
 
 export class RedisHub implements Hub {
   readonly nodeId: string;
@@ -278,9 +281,7 @@ export class RedisHub implements Hub {
         await REAP.run(this.cmd, [this.prefix]);
       })().catch((err: Error) => this.trouble(err));
       // A Redis that hangs must not hold up shutdown: the lease expires and a survivor reaps us.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([farewell, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
-      clearTimeout(timer);
+      await firstValueFrom(race(from(farewell), timer(CLOSE_WAIT_MS, this.scheduler)), { defaultValue: undefined });
     }
     this.linked = false;
     this.cmd.disconnect();

@@ -11,7 +11,8 @@ import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis'
 import { TcpClient, connect } from '../helpers/tcp';
 import { TranspiledCli, transpileCli } from '../redis/transpiled-cli';
 
-const it = HAVE_REDIS ? test : test.skip;
+// Serial: each test starts two or three server processes; together they would crowd the CPU.
+const it = HAVE_REDIS ? test.serial : test.skip;
 
 // The CLI, transpiled once for the file: a dozen server processes under ts-node would spend
 // most of the file's time compiling the same sources.
@@ -46,7 +47,8 @@ async function startNode(t: ExecutionContext, redis: RedisServer): Promise<Node>
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(...chunk.toString().split('\n').filter(Boolean)));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no listening line within 15 s; stderr: ${stderr.join('\n')}`)), 15_000);
+    // Generous: a busy CI machine can take seconds to start a Node process.
+    const timer = setTimeout(() => reject(new Error(`no listening line within 30 s; stderr: ${stderr.join('\n')}`)), 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const match = LISTENING.exec(out);
@@ -70,11 +72,14 @@ async function startCluster(t: ExecutionContext, n: number): Promise<{ redis: Re
   return { redis, nodes };
 }
 
-/** Connects a client to a node and reads its own join line. */
+/**
+ * Connects a client to a node and reads up to its own join line (a join on another node,
+ * still in flight, may arrive first).
+ */
 async function join(t: ExecutionContext, node: Node): Promise<TcpClient> {
   const client = await connect(node.port);
   t.teardown(() => client.destroy());
-  await client.expectLine(`[${client.addr}]${client.addr}:已上线`);
+  await until(client, `[${client.addr}]${client.addr}:已上线`);
   return client;
 }
 
@@ -195,6 +200,22 @@ it(title('Redis restarted mid-chat: each node keeps chatting locally, then the c
   t.deepEqual((await bob.who()).sort(), everyone);
   t.deepEqual((await alice.who()).sort(), everyone);
   t.false([...a.stderr, ...b.stderr].some((line) => /unhandled|TypeError/i.test(line)), [...a.stderr, ...b.stderr].join('\n'));
+});
+
+it(title('a node shut down with SIGTERM: its users are announced offline on the others at once, and it exits 0'), async (t) => {
+  const { nodes: [a, b] } = await startCluster(t, 2);
+  const alice = await join(t, a);
+  const bob = await join(t, b);
+  await until(alice, `[${bob.addr}]${bob.addr}:已上线`);
+  const exited = new Promise<number | null>((resolve) => b.child.once('exit', resolve));
+  const stopped = Date.now();
+  b.child.kill('SIGTERM');
+  await until(bob, '服务器正在关闭');
+  // Well before the node timeout would have done it.
+  await until(alice, `[${bob.addr}]${bob.addr}:已下线`, NODE_TIMEOUT_S * 1000);
+  t.true(Date.now() - stopped < NODE_TIMEOUT_S * 1000, `${Date.now() - stopped} ms`);
+  t.is(await exited, 0);
+  t.deepEqual(await alice.who(), [`[${alice.addr}]${alice.addr}:在线...`]);
 });
 
 it(title('a Redis URL that cannot be used at start: one line on stderr, exit 1'), async (t) => {
