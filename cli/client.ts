@@ -90,7 +90,11 @@ async function main(): Promise<void> {
   const colour = Boolean(stdout.isTTY) && !process.env.NO_COLOR;
   const rl = readline.createInterface({ input: stdin, output: terminal ? stdout : undefined, terminal, prompt: '' });
   let editing = terminal; // the prompt and the partial input are on screen and must be kept
-  rl.on('close', () => (editing = false));
+  rl.on('close', () => {
+    // Ctrl-D: leave the prompt's row as it is and go on below it, as a shell does.
+    if (editing) stdout.write('\n');
+    editing = false;
+  });
   stdout.on('error', () => process.exit(1)); // e.g. EPIPE when piped into `head`
 
   const paint = (text: string, tone: Tone) => {
@@ -119,6 +123,8 @@ async function main(): Promise<void> {
     if (finished) return;
     finished = true;
     if (editing) {
+      // The prompt and the partial input go; what was printed above them stays.
+      readline.moveCursor(stdout, 0, -rl.getCursorPos().rows);
       readline.cursorTo(stdout, 0);
       readline.clearScreenDown(stdout);
     }

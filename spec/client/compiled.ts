@@ -6,10 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ts from 'typescript';
+import { threadId } from 'node:worker_threads';
 
 const ROOT = path.resolve(__dirname, '../..');
 // Inside node_modules, so that the output resolves `rxjs` and the rest as the sources do.
-const OUT = path.join(ROOT, 'node_modules', '.cache', 'rx-im-spec', `client-${process.pid}`);
+// One directory per test file: ava runs files as worker threads of one process.
+const OUT = path.join(ROOT, 'node_modules', '.cache', 'rx-im-spec', `client-${process.pid}-${threadId}`);
 
 function sources(dir: string): string[] {
   return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -37,7 +39,7 @@ export function compiledClient(): string {
   return built;
 }
 
-/** Removes this process's output (for `test.after.always`). */
+/** Removes this test file's output (for `test.after.always`). */
 export function removeCompiledClient(): void {
   fs.rmSync(OUT, { recursive: true, force: true });
   built = undefined;
