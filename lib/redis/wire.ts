@@ -3,7 +3,7 @@
  * another process is data, so a malformed one is dropped, never trusted or thrown.
  */
 import { Presence } from '../hub';
-import { Event } from '../protocol';
+import { Event, sanitize } from '../protocol';
 
 /**
  * On `p:events`: an event and the node it comes from (a node delivers its own events
@@ -37,14 +37,18 @@ export function decodeEnvelope(json: string): Envelope | undefined {
   const m = parse(json);
   const e = m && typeof m.e === 'object' && m.e !== null ? (m.e as Record<string, unknown>) : undefined;
   if (!m || !e || !isString(m.o) || !isString(e.addr) || !isString(e.name)) return undefined;
+  // Sanitised at the origin already; again here, because what reaches users' terminals must
+  // not depend on every publisher on the channel being this code.
+  const addr = sanitize(e.addr);
+  const name = sanitize(e.name);
   switch (e.kind) {
     case 'online':
     case 'offline':
-      return { o: m.o, e: { kind: e.kind, addr: e.addr, name: e.name } };
+      return { o: m.o, e: { kind: e.kind, addr, name } };
     case 'say':
-      return isString(e.text) ? { o: m.o, e: { kind: 'say', addr: e.addr, name: e.name, text: e.text } } : undefined;
+      return isString(e.text) ? { o: m.o, e: { kind: 'say', addr, name, text: sanitize(e.text) } } : undefined;
     case 'rename':
-      return { o: m.o, renamed: { addr: e.addr, name: e.name } };
+      return { o: m.o, renamed: { addr, name } };
     default:
       return undefined;
   }
@@ -53,7 +57,7 @@ export function decodeEnvelope(json: string): Envelope | undefined {
 export function decodeLetter(json: string): Letter | undefined {
   const m = parse(json);
   if (!m || !isString(m.to) || !isString(m.from) || !isString(m.text)) return undefined;
-  return { to: m.to, from: m.from, text: m.text };
+  return { to: m.to, from: sanitize(m.from), text: sanitize(m.text) };
 }
 
 export function encodeEnvelope(origin: string, event: Event | { readonly kind: 'rename'; readonly addr: string; readonly name: string }): string {
