@@ -11,11 +11,20 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 function parse(argv: readonly string[], spec: Spec): { values: Record<string, string | boolean | undefined> } | { error: string } {
+  // `--port -5` is a bad value, not a missing one: hand it to the flag (as `--port=-5`) so that
+  // the range check names it, instead of parseArgs calling it ambiguous.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = /^--([^=]+)$/.exec(argv[i]);
+    if (flag && spec[flag[1]]?.type === 'string' && /^-\d/.test(argv[i + 1] ?? '')) args.push(`${argv[i]}=${argv[++i]}`);
+    else args.push(argv[i]);
+  }
   try {
-    const { values } = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args, options: spec, strict: true, allowPositionals: false });
     return { values: values as Record<string, string | boolean | undefined> };
   } catch (err) {
-    return { error: (err as Error).message.replace(/\. To specify a positional argument.*$/s, '') };
+    // parseArgs explains at length; the first sentence is the one the operator needs.
+    return { error: (err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/s, '') };
   }
 }
 
