@@ -100,14 +100,6 @@ function connectReader(port: number): Promise<Reader> {
   });
 }
 
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 test.serial('a client that never reads is cut off alone; the 100 readers get every broadcast, in order', async (t) => {
   t.timeout(25_000);
   const logs: string[] = [];
