@@ -55,7 +55,7 @@ export interface ConnectResult {
   readonly serverRssBeforeBytes?: number;
   readonly serverRssJoinedBytes?: number;
   readonly serverRssSettledBytes?: number;
-  /** (RSS once all joined, or at the deadline - RSS before) / C. */
+  /** (RSS once all joined - RSS before) / C; undefined when not all joined within --duration. */
   readonly rssPerConnectionKiB?: number;
   readonly serverCpuSeconds?: number;
   readonly serverCpuPerMillion?: number;
@@ -75,8 +75,6 @@ export interface BenchResult {
   readonly baseline?: PhaseResult;
   /** slow: readers' delivered/s with non-readers over without. */
   readonly throughputRatio?: number;
-  /** slow: non-readers the server cut off. */
-  readonly slowCutOff?: number;
   /** slow: ms until a new connection saw its own join line after the run, or undefined if it never did. */
   readonly probeJoinMs?: number;
   readonly connect?: ConnectResult;
@@ -394,8 +392,7 @@ export class Bench {
       if (err instanceof StallError) this.slowSoFar = { baseline, probeJoinMs: await this.probe() };
       throw err;
     }
-    const cutOff = sum(await this.poll(), 'mutesClosed');
-    return { ...base, baseline, run, throughputRatio: run.deliveredPerSec / baseline.deliveredPerSec, slowCutOff: cutOff, probeJoinMs: await this.probe() };
+    return { ...base, baseline, run, throughputRatio: run.deliveredPerSec / baseline.deliveredPerSec, probeJoinMs: await this.probe() };
   }
 
   /** Whether the server still answers: a new connection's wait for its own join line (at most 5 s). */
@@ -475,7 +472,8 @@ export class Bench {
       serverRssBeforeBytes: before?.rssBytes,
       serverRssJoinedBytes: joined?.rssBytes,
       serverRssSettledBytes: quiet?.rssBytes,
-      rssPerConnectionKiB: before && joined ? (joined.rssBytes - before.rssBytes) / C / 1024 : undefined,
+      // Only once every connection is in: before that the kernel holds some of them, not the server.
+      rssPerConnectionKiB: before && joined && joinedAll ? (joined.rssBytes - before.rssBytes) / C / 1024 : undefined,
       serverCpuSeconds: serverCpu,
       serverCpuPerMillion: serverCpu === undefined || lines === 0 ? undefined : serverCpu / (lines / 1e6),
       generatorCpuSeconds: genCpu,

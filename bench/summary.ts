@@ -34,7 +34,7 @@ export function summarize(r: BenchResult): string {
   const lines = [head];
   if (r.baseline) lines.push(...phase('without non-readers', r.baseline));
   if (r.run) lines.push(...phase(r.scenario === 'slow' ? `with ${o.slow} non-readers` : r.scenario, r.run));
-  if (r.throughputRatio !== undefined) lines.push(`  readers' throughput with non-readers: ${n(r.throughputRatio * 100, 1)}% of without; non-readers cut off: ${n(r.slowCutOff)}`);
+  if (r.throughputRatio !== undefined) lines.push(`  readers' throughput with non-readers: ${n(r.throughputRatio * 100, 1)}% of without`);
   if (r.scenario === 'slow') lines.push(`  responsive after: ${r.probeJoinMs === undefined ? 'NO (a new connection saw no join line within 5 s)' : `a new connection saw its join line in ${n(r.probeJoinMs, 1)} ms`}`);
   if (r.connect) lines.push(...connect(r.connect));
   if (r.stalled) lines.push(`STALLED: ${r.stalled}`);
