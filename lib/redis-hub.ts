@@ -404,8 +404,9 @@ export class RedisHub implements Hub {
       if (this.closed || this.cmd.status !== 'ready' || this.sub.status !== 'ready') return;
       this.linked = true;
       this.troubleLogged = false;
+      const what = this.everLinked ? 'link restored, presence re-synchronised' : 'linked';
       this.catchUp(everyone, nodes, false);
-      this.log(`redis: linked as node ${this.nodeId} (${this.members.size} local users${lost.length ? `, ${lost.length} lost their name` : ''})`);
+      this.log(`redis: ${what} as node ${this.nodeId} (${this.members.size} local users${lost.length ? `, ${lost.length} lost their name` : ''})`);
       if (this.degradedNotified) {
         this.degradedNotified = false;
         this.broadcast.next({ kind: 'cluster', state: 'restored' });
