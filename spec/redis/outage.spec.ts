@@ -10,19 +10,20 @@ import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
 import { Event } from '../../lib/protocol';
 import { RedisHub } from '../../lib/redis-hub';
+import { REAP } from '../../lib/redis/scripts';
 import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
 import { Recorder } from './recorder';
 
 const it = HAVE_REDIS ? test : test.skip;
 const title = (name: string) => (HAVE_REDIS ? name : `${name} [${NO_REDIS}]`);
 
-async function setup(t: ExecutionContext, n: number): Promise<{ redis: RedisServer; hubs: RedisHub[]; logs: string[] }> {
+async function setup(t: ExecutionContext, n: number, nodeTimeoutMs = 3000): Promise<{ redis: RedisServer; hubs: RedisHub[]; logs: string[] }> {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   const logs: string[] = [];
   const hubs: RedisHub[] = [];
   for (let i = 0; i < n; i++) {
-    const hub = new RedisHub({ url: redis.url, nodeId: `n${i}`, reconnectMs: 50, nodeTimeoutMs: 3000, log: (line) => logs.push(`n${i}: ${line}`) });
+    const hub = new RedisHub({ url: redis.url, nodeId: `n${i}`, reconnectMs: 50, nodeTimeoutMs, log: (line) => logs.push(`n${i}: ${line}`) });
     t.teardown(() => hub.close());
     await hub.start();
     hubs.push(hub);
@@ -119,4 +120,48 @@ it(title('a dropped connection with Redis intact: re-linked without announcing a
   await onB.until((v) => of('say')(v).length === 1);
   t.is(of('online')(onB.values).length, 1);
   t.deepEqual(await names(b), ['10.0.0.1:1']);
+});
+
+it(title('a node that died while Redis was down: after Redis returns, its users are announced gone, once, a lease later'), async (t) => {
+  const nodeTimeoutMs = 600;
+  const { redis, hubs: [a, b, c] } = await setup(t, 3, nodeTimeoutMs);
+  await firstValueFrom(c.join({ id: 'v', addr: '10.0.0.3:1' }));
+  const onA = new Recorder(a.events$);
+  const onB = new Recorder(b.events$);
+  await onA.until((v) => of('online')(v).length === 1);
+  await onB.until((v) => of('online')(v).length === 1);
+  await redis.stop();
+  await onA.until(has('degraded'));
+  await c.close(); // dies while nobody can hear it
+  await redis.restart();
+  await onA.until(has('restored'), 5000);
+  await onB.until(has('restored'), 5000);
+  const gone = { kind: 'offline', addr: '10.0.0.3:1', name: '10.0.0.3:1' };
+  await onA.until((v) => of('offline')(v).length === 1, 3000, 'v announced gone on a');
+  await onB.until((v) => of('offline')(v).length === 1, 3000, 'v announced gone on b');
+  await new Promise((resolve) => setTimeout(resolve, nodeTimeoutMs)); // only a wait can show that nothing more comes
+  t.deepEqual(of('offline')(onA.values), [gone]);
+  t.deepEqual(of('offline')(onB.values), [gone]);
+  t.deepEqual(await names(a), []);
+});
+
+it(title('a node the others declared dead while it was alive (paused) re-registers and announces its users again'), async (t) => {
+  const { redis, hubs: [a, b] } = await setup(t, 2);
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  t.is(await firstValueFrom(a.rename('x', 'xena')), 'ok');
+  const onB = new Recorder(b.events$);
+  // What a survivor does when a's lease runs out, done now by hand.
+  const admin = new Redis(redis.url);
+  t.teardown(() => admin.disconnect());
+  await admin.del('rx-im:alive:n0');
+  await REAP.run(admin, ['rx-im']);
+  await onB.until((v) => of('offline')(v).length === 1);
+  // a's next heartbeat finds itself forgotten and re-synchronises.
+  await onB.until((v) => of('online')(v).length === 1, 3000, 'x announced again');
+  t.deepEqual(onB.values, [
+    { kind: 'offline', addr: '10.0.0.1:1', name: 'xena' },
+    { kind: 'online', addr: '10.0.0.1:1', name: 'xena' },
+  ]);
+  t.deepEqual(await names(b), ['xena']);
+  t.true(a.clustered);
 });
