@@ -245,6 +245,7 @@ async function main(): Promise<number> {
   let target: Client | undefined;
   const fillers = Array.from({ length: FILLERS }, () => new Client(host, port));
   await Promise.all(fillers.map((f) => f.connected()));
+  fillers.forEach((f, i) => void f.closed.then(() => running && stats.wellBehavedCut.push(`filler ${i} (${f.addr})`)));
   const newTarget = async () => {
     const never = new Client(host, port, false);
     stats.neverReaders++;
