@@ -251,7 +251,12 @@ async function main(): Promise<void> {
         name: 'reference',
         start: async () => {
           const child = spawn(refBinary, [], { stdio: 'ignore' });
-          await waitForPort(refPort, 5000);
+          // It exits at once when its port is taken: then whatever listens there is not it.
+          const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the reference exited (${code}): is 127.0.0.1:${refPort} taken?`))));
+          await Promise.race([waitForPort(refPort, 5000), exited]);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          if (child.exitCode !== null) throw new Error(`the reference exited (${child.exitCode}): is 127.0.0.1:${refPort} taken?`);
+          exited.catch(() => undefined);
           return { child, port: refPort };
         },
       },
