@@ -209,8 +209,8 @@ export class RedisHub implements Hub {
         map((claimed): RenameResult => {
           if (claimed !== 1) return 'taken';
           const result = this.renameHere(id, name);
-          const told = this.announced.get(id);
-          if (told) this.announced.set(id, { ...told, name });
+          const known = this.announced.get(id);
+          if (known) this.announced.set(id, { ...known, name });
           return result;
         }),
         // Redis went away mid-claim: decide here, as in degraded mode; re-sync settles it.
