@@ -165,8 +165,10 @@ async function main(): Promise<void> {
     }
   };
 
+  // Ctrl-C: leave at once; what was typed stays on screen, as a shell leaves it.
   rl.on('SIGINT', () => {
-    stdout.write('\n');
+    if (editing) stdout.write('\n');
+    editing = false;
     finish(130);
   });
 
