@@ -14,8 +14,9 @@ const MAX_QUEUE_BYTES = 64 * 1024;
 const LINES = 2000;
 // Writes are corked per tick and writableLength counts the corked bytes, so one tick's output
 // to a socket must stay under the bound or a client that reads would be cut off too (see the
-// report of issue 4): the sender keeps at most this many lines in flight, and so does the filler.
+// report of issue 4): the sender keeps at most this many lines in flight, the filler FILL_IN_FLIGHT.
 const IN_FLIGHT = 16;
+const FILL_IN_FLIGHT = 48;
 const TEXT_BYTES = 1000;
 // The kernel takes about 4 MB for a socket whose peer never reads (the server's send buffer
 // grows to tcp_wmem's maximum, 4 MiB by default) before writableLength grows at all. Filling
@@ -132,19 +133,19 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
   }
 
   /**
-   * The sender says LINES messages, IN_FLIGHT at a time (it waits for its own copy before
+   * The sender says `lines` messages, IN_FLIGHT at a time (it waits for its own copy before
    * sending more); every reader must get them all, in order. Lines in `extra` may come
    * between them and are counted per reader. Resolves with the time until the last reader
    * had the last line.
    */
-  async function phase(n: number, extra: string): Promise<{ ms: number; extras: number[] }> {
+  async function phase(n: number, extra: string, lines = LINES): Promise<{ ms: number; extras: number[] }> {
     const extras = readers.map(() => 0);
     const next = readers.map(() => 0);
     let senderHas = 0;
     let wake: () => void = () => {};
     const done = Promise.all(
       readers.map((r, k) =>
-        r.until(said(n, LINES - 1), 20_000, (l) => {
+        r.until(said(n, lines - 1), 20_000, (l) => {
           if (l === extra) {
             extras[k]++;
             return;
@@ -157,18 +158,18 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
             wake();
           }
         }).then(() => {
-          t.is(next[k], LINES - 1, `${r.addr} got every line before the last`);
+          t.is(next[k], lines - 1, `${r.addr} got every line before the last`);
           if (k === 0) {
-            senderHas = LINES;
+            senderHas = lines;
             wake();
           }
         }),
       ),
     );
     const started = performance.now();
-    for (let sent = 0; sent < LINES; ) {
+    for (let sent = 0; sent < lines; ) {
       const batch: string[] = [];
-      for (const end = Math.min(LINES, sent + IN_FLIGHT); sent < end; sent++) batch.push(message(n, sent) + '\n');
+      for (const end = Math.min(lines, sent + IN_FLIGHT); sent < end; sent++) batch.push(message(n, sent) + '\n');
       sender.socket.write(batch.join(''));
       const target = sent;
       if (senderHas < target) await new Promise<void>((resolve) => (wake = () => senderHas >= target && resolve()));
@@ -177,18 +178,49 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
     return { ms: performance.now() - started, extras };
   }
 
-  // Another client that reads: it sends the frozen client private messages, to fill its queue.
+  // Another client that reads: it sends private messages, FILL_IN_FLIGHT at a time (a round trip
+  // each), during both phases: to a sink that reads in phase 1, to the frozen client in phase
+  // 2, so that the server does the same work in both and only the frozen client differs.
   const filler = await connect(port);
   t.teardown(() => filler.destroy());
   await filler.expectLine(online(filler.addr));
-  const seenFiller = await barrier('ready-0');
-  for (const lines of seenFiller) t.deepEqual(lines, [online(filler.addr)]);
-  t.deepEqual(await filler.sync(), [userLine(sender.addr, sender.addr, 'ready-0')]);
+  const sink = await connectReader(port);
+  t.teardown(() => sink.socket.destroy());
+  await sink.until(online(sink.addr), 3000, (l) => t.fail(`the sink saw ${l} before its own join`));
+  const seenHelpers = await barrier('ready-0');
+  // Readers drop lines between barriers: only later joins can have come meanwhile.
+  for (const lines of seenHelpers) t.deepEqual(lines.filter((l) => l !== online(filler.addr) && l !== online(sink.addr)), []);
+  t.deepEqual(await filler.sync(), [online(sink.addr), userLine(sender.addr, sender.addr, 'ready-0')]);
+
+  /** Whispers to `to` until `stop` says so (checked after each round trip); returns the bytes sent. */
+  async function fill(to: string, stop: (replies: string[]) => boolean): Promise<number> {
+    const whisper = `to|${to}|${'w'.repeat(TEXT_BYTES)}\n`.repeat(FILL_IN_FLIGHT);
+    let bytes = 0;
+    for (;;) {
+      await filler.write(whisper);
+      bytes += FILL_IN_FLIGHT * TEXT_BYTES;
+      if (stop(await filler.sync(5000))) return bytes;
+      if (bytes > FILL_CAP_BYTES) throw new Error(`${to} was sent ${bytes} bytes of private messages`);
+    }
+  }
+
+  // A warm-up, so that phase 1 does not pay for the JIT compiling the server's hot paths.
+  t.deepEqual((await phase(0, '', LINES / 4)).extras, readers.map(() => 0));
+  t.is((await filler.sync()).length, LINES / 4);
 
   const rssBefore = process.memoryUsage().rss;
+  let phaseOver = false;
+  let fillerSaw = 0;
+  const sunk = fill(sink.addr, (replies) => {
+    fillerSaw += replies.length;
+    return phaseOver;
+  });
   const without = await phase(1, '');
+  phaseOver = true;
+  const sunkBytes = await sunk;
   t.deepEqual(without.extras, readers.map(() => 0));
-  t.is((await filler.sync()).length, LINES, 'the filler read every broadcast too');
+  fillerSaw += (await filler.sync()).length;
+  t.is(fillerSaw, LINES, 'the filler read every broadcast too');
 
   // The frozen client: paused before it connects, so it never reads a byte; the kernel's
   // buffers fill, then the server's queue for it grows past the bound.
@@ -202,28 +234,23 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
   const seenJoin = await barrier('ready-1');
   for (const lines of seenJoin) t.deepEqual(lines, [online(frozenAddr)]);
   t.deepEqual(await filler.sync(), [online(frozenAddr), userLine(sender.addr, sender.addr, 'ready-1')]);
-  t.is(server.connections, READERS + 2);
+  t.is(server.connections, READERS + 3);
 
-  // Phase 2: the same broadcasts while the filler whispers to the frozen client, IN_FLIGHT
-  // lines at a time (a round trip each), until the server cuts it off.
-  let filled = 0;
+  // Phase 2: the same broadcasts, the filler whispering to the frozen client until the server
+  // cuts it off (its offline line reaches the filler), then to the sink again.
   let cutAfterMs = NaN;
+  let filled = 0;
   const phaseStarted = performance.now();
-  const fill = (async () => {
-    const whisper = `to|${frozenAddr}|${'w'.repeat(TEXT_BYTES)}\n`.repeat(IN_FLIGHT);
-    while (filled < FILL_CAP_BYTES) {
-      await filler.write(whisper);
-      filled += IN_FLIGHT * TEXT_BYTES;
-      const replies = await filler.sync(5000);
-      if (replies.includes(offline(frozenAddr))) {
-        cutAfterMs = performance.now() - phaseStarted;
-        return;
-      }
-    }
-    throw new Error(`the frozen client was not cut off after ${filled} bytes of private messages`);
-  })();
+  let phase2Over = false;
+  const filling = fill(frozenAddr, (replies) => {
+    filled += FILL_IN_FLIGHT * TEXT_BYTES;
+    if (!replies.includes(offline(frozenAddr))) return false;
+    cutAfterMs = performance.now() - phaseStarted;
+    return true;
+  }).then(async (bytes) => (phase2Over ? bytes : bytes + (await fill(sink.addr, () => phase2Over))));
   const withFrozen = await phase(2, offline(frozenAddr));
-  await fill;
+  phase2Over = true;
+  const filledDuringPhase = await filling;
   // The server destroys the frozen client's socket; ours sees the close once it reads again.
   frozen.resume();
   await frozenClosed;
@@ -234,12 +261,12 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
     t.deepEqual(late[k].filter((l) => l !== offline(frozenAddr)), []);
   }
   t.true(logs.includes(`disconnected ${frozenAddr} (cut off: send queue over ${MAX_QUEUE_BYTES} bytes)`), logs.filter((l) => l.includes(frozenAddr)).join('\n'));
-  t.is(server.connections, READERS + 1, 'exactly one connection fewer');
-  t.is(server.hub.size, READERS + 1);
+  t.is(server.connections, READERS + 2, 'exactly one connection fewer');
+  t.is(server.hub.size, READERS + 2);
   const rssAfter = process.memoryUsage().rss;
 
-  t.log(`${READERS} readers, ${LINES} broadcasts of ${TEXT_BYTES} bytes a phase, ${IN_FLIGHT} in flight`);
-  t.log(`delivery without the frozen client: ${without.ms.toFixed(0)} ms; with it: ${withFrozen.ms.toFixed(0)} ms`);
-  t.log(`frozen client cut off ${cutAfterMs.toFixed(0)} ms into phase 2, after ${(filled / 1e6).toFixed(1)} MB of private messages`);
+  t.log(`${READERS} readers, ${LINES} broadcasts of ${TEXT_BYTES} bytes a phase, ${IN_FLIGHT} in flight; private messages ${FILL_IN_FLIGHT} in flight`);
+  t.log(`delivery without the frozen client: ${without.ms.toFixed(0)} ms (filler: ${(sunkBytes / 1e6).toFixed(1)} MB to a reader); with it: ${withFrozen.ms.toFixed(0)} ms (filler: ${(filledDuringPhase / 1e6).toFixed(1)} MB, ${(filled / 1e6).toFixed(1)} MB of it to the frozen client)`);
+  t.log(`frozen client cut off ${cutAfterMs.toFixed(0)} ms into phase 2`);
   t.log(`rss ${(rssBefore / 1e6).toFixed(0)} MB before, ${(rssAfter / 1e6).toFixed(0)} MB after (process-wide)`);
 });
