@@ -69,6 +69,7 @@ export class RedisHub implements Hub {
   private readonly scheduler: SchedulerLike;
   private readonly eventsChannel: string;
   private readonly inboxChannel: string;
+  private readonly ownOrigin: string;
   /** Both connections up and Redis agrees with us: cluster mode. Otherwise: local only. */
   private linked = false;
   /** Users were told the cluster is degraded (so they are told when it is back). */
@@ -86,6 +87,7 @@ export class RedisHub implements Hub {
     this.log = options.log ?? (() => {});
     this.eventsChannel = `${this.prefix}:events`;
     this.inboxChannel = `${this.prefix}:inbox:${this.nodeId}`;
+    this.ownOrigin = `{"o":${JSON.stringify(this.nodeId)},`;
     const reconnectMs = options.reconnectMs ?? REDIS_DEFAULTS.reconnectMs;
     const connection = {
       lazyConnect: true,
@@ -96,7 +98,8 @@ export class RedisHub implements Hub {
       autoResubscribe: false, // re-sync subscribes, and knows when it is done
       retryStrategy: () => reconnectMs,
     };
-    this.cmd = new Redis(options.url, connection);
+    // Commands issued in one tick (a burst of lines) go out as one write; order is kept.
+    this.cmd = new Redis(options.url, { ...connection, enableAutoPipelining: true });
     this.sub = new Redis(options.url, connection);
     for (const redis of [this.cmd, this.sub]) {
       redis.on('error', (err: Error) => this.trouble(err));
@@ -318,6 +321,8 @@ export class RedisHub implements Hub {
 
   private receive(channel: string, message: string): void {
     if (channel === this.eventsChannel) {
+      // Our own events come back too: recognised without parsing (encodeEnvelope writes `o` first).
+      if (message.startsWith(this.ownOrigin)) return;
       const envelope = decodeEnvelope(message);
       // Our own events were delivered here when they happened.
       if (!envelope || envelope.o === this.nodeId) return;
