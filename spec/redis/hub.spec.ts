@@ -66,6 +66,25 @@ it(title('a broadcast reaches every node exactly once, in the order its sender s
   );
 });
 
+it(title("a member's join, lines, rename and leave reach another node in the order they happened"), async (t) => {
+  const [a, b] = await cluster(t, 2);
+  const onB = new Recorder(b.events$);
+  const addr = '10.0.0.1:1';
+  // Nothing awaited between the steps but what a session awaits (join, rename): lines are fire-and-forget.
+  await firstValueFrom(a.join({ id: 'x', addr }));
+  for (let i = 0; i < 50; i++) a.say('x', `before ${i}`);
+  t.is(await firstValueFrom(a.rename('x', 'xavier')), 'ok');
+  for (let i = 0; i < 50; i++) a.say('x', `after ${i}`);
+  await firstValueFrom(a.leave('x'));
+  await onB.until((v) => v.some((e) => e.kind === 'offline'));
+  t.deepEqual(onB.values, [
+    { kind: 'online', addr, name: addr },
+    ...Array.from({ length: 50 }, (_, i) => ({ kind: 'say', addr, name: addr, text: `before ${i}` })),
+    ...Array.from({ length: 50 }, (_, i) => ({ kind: 'say', addr, name: 'xavier', text: `after ${i}` })),
+    { kind: 'offline', addr, name: 'xavier' },
+  ]);
+});
+
 it(title('who lists the members of every node, in join order; a leave is announced on the other nodes once'), async (t) => {
   const [a, b] = await cluster(t, 2);
   const onB = new Recorder(b.events$);
