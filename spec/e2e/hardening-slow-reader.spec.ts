@@ -12,9 +12,9 @@ const READERS = 100;
 const MAX_QUEUE_BYTES = 64 * 1024;
 // Broadcasts per phase: 100 readers × 2,000 lines × ~1 KB is 200 MB through loopback.
 const LINES = 2000;
-// Writes are corked per tick and writableLength counts the corked bytes, so one tick's output
-// to a socket must stay under the bound or a client that reads would be cut off too (see the
-// report of issue 4): the sender keeps at most this many lines in flight, the filler FILL_IN_FLIGHT.
+// The readers live in this process: the sender keeps at most this many lines in flight (the
+// filler FILL_IN_FLIGHT), so that no reader falls a whole send queue behind while the event
+// loop is busy writing.
 const IN_FLIGHT = 16;
 const FILL_IN_FLIGHT = 48;
 const TEXT_BYTES = 1000;
