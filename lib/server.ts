@@ -248,13 +248,20 @@ export class ChatServer {
   listen(): Promise<Address> {
     const { host, port, maxLineBytes } = this.options;
     const tcp = net.createServer((socket) => {
+      // Reset before we got to it: no address, nobody to announce.
+      if (socket.remoteAddress === undefined) {
+        socket.destroy();
+        return;
+      }
       socket.setNoDelay(true);
       this.accept(socketPeer(socket, maxLineBytes));
     });
     this.tcp = tcp;
     return new Promise((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(port, host, () => {
+      // A crowd connecting at once overflows Node's default backlog (511): the kernel drops
+      // their SYNs and they retry seconds later.
+      tcp.listen({ port, host, backlog: 4096 }, () => {
         tcp.off('error', reject);
         tcp.on('error', (err) => this.log(`server error: ${err.message}`));
         const bound = tcp.address() as net.AddressInfo;
