@@ -27,6 +27,11 @@ export interface RedisHubOptions {
   readonly nodeTimeoutMs?: number;
   /** Delay between reconnection attempts while Redis is unreachable. */
   readonly reconnectMs?: number;
+  /**
+   * A command unanswered this long means Redis hangs (a stopped process keeps its sockets
+   * open): the node degrades and reconnects, instead of leaving users' commands waiting.
+   */
+  readonly commandTimeoutMs?: number;
   /** Drives the heartbeat. */
   readonly scheduler?: SchedulerLike;
   /** Operator log, one line an event (link lost, restored, nodes reaped). */
@@ -37,6 +42,7 @@ export const REDIS_DEFAULTS = {
   prefix: 'rx-im',
   nodeTimeoutMs: 6000,
   reconnectMs: 500,
+  commandTimeoutMs: 2000,
 };
 
 /** How long `close()` waits for Redis to take this node's leave. */
@@ -79,6 +85,11 @@ export class RedisHub implements Hub {
   private changes = 0;
   private troubleLogged = false;
   private closed = false;
+  /**
+   * No reaping until then: after an outage the other nodes need a moment to re-register, and
+   * one that is merely slower than this node must not be declared dead.
+   */
+  private reapAfter = 0;
 
   constructor(options: RedisHubOptions) {
     this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
@@ -97,6 +108,7 @@ export class RedisHub implements Hub {
       maxRetriesPerRequest: 0,
       autoResubscribe: false, // re-sync subscribes, and knows when it is done
       retryStrategy: () => reconnectMs,
+      commandTimeout: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
     };
     // Commands issued in one tick (a burst of lines) go out as one write; order is kept.
     this.cmd = new Redis(options.url, { ...connection, enableAutoPipelining: true });
@@ -349,6 +361,7 @@ export class RedisHub implements Hub {
     if (!this.linked || this.closed) return;
     HEARTBEAT.run(this.cmd, [this.prefix, this.nodeId, this.leaseMs])
       .then((registered) => {
+        if (registered === 1 && this.scheduler.now() < this.reapAfter) return;
         if (registered === 1) return REAP.run(this.cmd, [this.prefix]).then((reaped) => {
           if (Number(reaped) > 0) this.log(`redis: declared ${Number(reaped)} silent node(s) dead; their users were announced offline`);
         });
@@ -409,6 +422,7 @@ export class RedisHub implements Hub {
       if (this.closed || this.cmd.status !== 'ready' || this.sub.status !== 'ready') return;
       this.linked = true;
       this.troubleLogged = false;
+      this.reapAfter = this.scheduler.now() + this.leaseMs;
       const what = this.everLinked ? 'link restored, presence re-synchronised' : 'linked';
       this.catchUp(everyone, nodes, false);
       this.log(`redis: ${what} as node ${this.nodeId} (${this.members.size} local users${lost.length ? `, ${lost.length} lost their name` : ''})`);
@@ -481,6 +495,10 @@ export class RedisHub implements Hub {
       this.troubleLogged = true;
       this.log(`redis: ${err.message}`);
     }
-    if (this.cmd.status !== 'ready' || this.sub.status !== 'ready') this.unlink(err.message);
+    if (err.message === 'Command timed out' && this.linked) {
+      this.unlink('Redis is not answering');
+      // A fresh connection is 'ready' only once Redis answers its ready check again.
+      this.cmd.disconnect(true);
+    } else if (this.cmd.status !== 'ready' || this.sub.status !== 'ready') this.unlink(err.message);
   }
 }

@@ -26,6 +26,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
+  /** Freezes it (SIGSTOP): its sockets stay open, nothing answers. */
+  pause(): void;
+  /** Lets it run again (SIGCONT). */
+  resume(): void;
 }
 
 function freePort(): Promise<number> {
@@ -100,6 +104,8 @@ export async function startRedis(): Promise<RedisServer> {
           await kill(child);
           child = await launch(port);
         },
+        pause: () => void child.kill('SIGSTOP'),
+        resume: () => void child.kill('SIGCONT'),
       };
     } catch (err) {
       lastError = err;

@@ -184,6 +184,26 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
   t.deepEqual((await firstValueFrom(c.list())).map((p) => p.name), ['casper']);
 });
 
+it(title('a node just linked waits one node timeout before reaping: the others may still be re-registering'), async (t) => {
+  const nodeTimeoutMs = 900;
+  const prefix = `grace-${process.pid}`;
+  const raw = new Redis(t.context.redis.url);
+  t.teardown(() => raw.disconnect());
+  // A node whose lease has already run out, as every lease has after Redis was paused.
+  await raw.sadd(`${prefix}:nodes`, 'late');
+  const record = JSON.stringify({ a: '10.9.9.9:1', n: 'lately', k: 'lately', node: 'late' });
+  await JOIN.run(raw, [prefix, 'late', 'late/1', record, 'lately', '{}']);
+  const a = new RedisHub({ url: t.context.redis.url, prefix, nodeId: 'a', nodeTimeoutMs, reconnectMs: 50 });
+  t.teardown(() => a.close());
+  const onA = new Recorder(a.events$);
+  const linked = Date.now();
+  await a.start();
+  await onA.until((v) => v.some((e) => e.kind === 'offline'), 3000, 'the late node reaped');
+  const waited = Date.now() - linked;
+  t.true(waited >= nodeTimeoutMs - 50, `reaped ${waited} ms after linking`);
+  t.true(waited < nodeTimeoutMs * 2 + 500, `reaped ${waited} ms after linking`);
+});
+
 it(title('a node that closes announces its remaining users offline to the others'), async (t) => {
   const [a, b] = await cluster(t, 2);
   const onA = new Recorder(a.events$);

@@ -165,3 +165,38 @@ it(title('a node the others declared dead while it was alive (paused) re-registe
   t.deepEqual(await names(b), ['xena']);
   t.true(a.clustered);
 });
+
+it(title('a Redis that hangs (SIGSTOP): the node degrades instead of leaving commands waiting, and recovers on SIGCONT'), async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const nodeTimeoutMs = 1500;
+  const hubs = [0, 1].map((i) => new RedisHub({ url: redis.url, nodeId: `n${i}`, reconnectMs: 50, nodeTimeoutMs, commandTimeoutMs: 300 }));
+  for (const hub of hubs) {
+    t.teardown(() => hub.close());
+    await hub.start();
+  }
+  const [a, b] = hubs;
+  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  const onA = new Recorder(a.events$);
+  const onB = new Recorder(b.events$);
+  redis.pause();
+  t.teardown(() => redis.resume());
+  const paused = Date.now();
+  // A command now gets an answer within the command timeout, from local state.
+  t.deepEqual((await firstValueFrom(a.list())).map((p) => p.name), ['10.0.0.1:1']);
+  t.true(Date.now() - paused < 2000, `${Date.now() - paused} ms`);
+  await onA.until(has('degraded'), 3000);
+  await onB.until(has('degraded'), 3000, 'b degraded by its heartbeat');
+  // Paused longer than the node timeout: every lease has expired when Redis resumes, and the
+  // node back first must not declare the other dead while it re-registers.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1800 - (Date.now() - paused))));
+  redis.resume();
+  await onA.until(has('restored'), 5000);
+  await onB.until(has('restored'), 5000);
+  t.deepEqual(await names(a), ['10.0.0.1:1', '10.0.0.2:2']);
+  a.say('x', 'back');
+  await onB.until((v) => of('say')(v).length === 1);
+  await new Promise((resolve) => setTimeout(resolve, nodeTimeoutMs / 2)); // a's next heartbeats: nothing reaped
+  t.deepEqual(of('offline')(onA.values), [], 'nobody was declared dead');
+});
