@@ -8,3 +8,4 @@ export { boundSendQueue } from './send-queue';
 export { MemoryHub, type Hub, type Presence, type RenameResult } from './hub';
 export { session, type Output, type Close, type CloseReason, type SessionOptions } from './session';
 export { ChatServer, DEFAULTS, socketPeer, formatAddress, type Peer, type ServerOptions, type Address } from './server';
+export { RedisHub, type RedisHubOptions } from './redis-hub';
