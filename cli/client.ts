@@ -12,6 +12,7 @@ import { Effect, Tone } from '../lib/client/effects';
 import { CLIENT_USAGE, parseClientFlags } from '../lib/client/flags';
 import { ClientTexts, clientTexts } from '../lib/client/texts';
 import { splitLines } from '../lib/lines';
+import { socketBytes } from '../lib/socket';
 
 const NAME = 'rx-im-client';
 /** A host that never answers must not leave the user waiting for the OS's two minutes. */
@@ -43,18 +44,6 @@ function connectTo(host: string, port: number): Promise<net.Socket> {
   });
 }
 
-/** The socket's bytes: complete on the server's FIN, error on a reset or any network error. */
-function bytesOf(socket: net.Socket): Observable<Buffer> {
-  return new Observable<Buffer>((subscriber) => {
-    const onData = (chunk: Buffer) => subscriber.next(chunk);
-    const onEnd = () => subscriber.complete();
-    const onError = (err: Error) => subscriber.error(err);
-    socket.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', onError);
-    return () => {
-      socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError);
-    };
-  });
-}
 
 function describe(err: unknown, t: ClientTexts): string {
   const e = err as NodeJS.ErrnoException;
@@ -176,7 +165,7 @@ async function main(): Promise<void> {
     rl.on('line', (line) => subscriber.next(line));
     rl.on('close', () => subscriber.complete());
   });
-  const server$ = bytesOf(socket).pipe(splitLines(MAX_SERVER_LINE_BYTES));
+  const server$ = socketBytes(socket).pipe(splitLines(MAX_SERVER_LINE_BYTES));
   runClient({ input$, server$ }, { texts: t, mode }).subscribe({
     next: act,
     error: (err: Error) => {

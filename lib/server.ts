@@ -8,6 +8,7 @@ import { Observable, SchedulerLike, Subscription, asyncScheduler } from 'rxjs';
 import { Hub, MemoryHub } from './hub';
 import { Framed, splitLines } from './lines';
 import { boundSendQueue } from './send-queue';
+import { socketBytes } from './socket';
 import { CloseReason, session } from './session';
 import { Lang, Texts, texts as catalogues } from './texts';
 
@@ -106,19 +107,10 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 
   // Errors can come after the session has ended (a reset while our last lines flush): an
   // 'error' with no listener would crash the process, and 'close' follows it anyway.
   socket.on('error', () => {});
-  const bytes$ = new Observable<Buffer>((subscriber) => {
-    const onData = (chunk: Buffer) => subscriber.next(chunk);
-    const onEnd = () => subscriber.complete();
-    const onError = (err: Error) => subscriber.error(err);
-    socket.on('data', onData).on('end', onEnd).on('close', onEnd).on('error', onError);
-    return () => {
-      socket.off('data', onData).off('end', onEnd).off('close', onEnd).off('error', onError);
-    };
-  });
   return {
     addr,
     ip,
-    lines$: bytes$.pipe(splitLines(maxLineBytes)),
+    lines$: socketBytes(socket).pipe(splitLines(maxLineBytes)),
     write(data) {
       if (socket.destroyed || socket.writableEnded) return;
       if (!corked) {
