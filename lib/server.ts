@@ -90,15 +90,30 @@ function encode(line: string): Buffer {
   return lastBytes;
 }
 
+// Sockets written to in this turn of the event loop, uncorked together once its I/O callbacks
+// have run (setImmediate): lines from every message read in one turn (several senders, a crowd
+// of joins) leave in one `writev` per socket instead of one per message (process.nextTick
+// flushed after each callback).
+let flushes: (() => void)[] = [];
+function flushAll(): void {
+  const now = flushes;
+  flushes = [];
+  for (const flush of now) flush();
+}
+function flushLater(flush: () => void): void {
+  if (flushes.push(flush) === 1) setImmediate(flushAll);
+}
+
 /**
- * A TCP socket as a Peer. Writes are batched per tick: one `writev` instead of one syscall a
- * line. After `end()`, a client that never closes its side is destroyed after `lingerMs`.
+ * A TCP socket as a Peer. Writes are batched per turn of the event loop: one `writev` instead
+ * of one syscall a line. After `end()`, a client that never closes its side is destroyed after
+ * `lingerMs`.
  */
 export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 1000): Peer {
   const ip = socket.remoteAddress ?? '?';
   const addr = formatAddress(ip, socket.remotePort ?? 0);
   let corked = false;
-  let tickBytes = 0; // written (corked) in this tick, not yet offered to the kernel
+  let tickBytes = 0; // written (corked) in this turn, not yet offered to the kernel
   const uncork = () => {
     corked = false;
     tickBytes = 0;
@@ -116,7 +131,7 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 
       if (!corked) {
         corked = true;
         socket.cork();
-        process.nextTick(uncork);
+        flushLater(uncork);
       }
       tickBytes += data.length;
       socket.write(data);
