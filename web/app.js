@@ -27,7 +27,7 @@
       privateBadge: '私聊',
       notConnected: '未连接，消息未发送',
       unknownCommand: function (c) { return '未知命令：' + c + '（/help 查看命令）'; },
-      help: '命令：/who 在线用户 · /nick 名字 改名 · /msg 名字 内容 私聊 · /quit 断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊',
+      help: '命令：/who 在线用户 · /nick（或 /name）名字 改名 · /msg 名字 内容 私聊 · /quit（或 /exit）断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊',
       usage: { nick: '用法：/nick 名字', msg: '用法：/msg 名字 内容' },
       clickToMessage: '点击私聊',
     },
@@ -51,7 +51,7 @@
       privateBadge: 'private',
       notConnected: 'Not connected: message not sent',
       unknownCommand: function (c) { return 'Unknown command: ' + c + ' (/help for commands)'; },
-      help: 'Commands: /who online users · /nick NAME rename · /msg NAME TEXT private message · /quit disconnect · //… send a line starting with / · click a name to message it',
+      help: 'Commands: /who online users · /nick (or /name) NAME rename · /msg NAME TEXT private message · /quit (or /exit) disconnect · //… send a line starting with / · click a name to message it',
       usage: { nick: 'Usage: /nick NAME', msg: 'Usage: /msg NAME TEXT' },
       clickToMessage: 'Click to send a private message',
     },
@@ -376,31 +376,30 @@
 
   // ---- what the user types ----
 
+  // What a line means is Commands.parseChatLine's (web/commands.js, shared with the terminal
+  // client); what it does here is the page's.
   function submit(raw) {
-    var line = raw;
-    if (line.trim() === '') return true;
-    if (line.slice(0, 2) === '//') return say(line.slice(1));
-    if (line[0] !== '/') return say(line);
-    var space = line.indexOf(' ');
-    var command = (space === -1 ? line : line.slice(0, space)).toLowerCase();
-    var rest = space === -1 ? '' : line.slice(space + 1).trim();
-    switch (command) {
-      case '/who':
+    var command = Commands.parseChatLine(raw);
+    switch (command.kind) {
+      case 'nothing':
+        return true;
+      case 'say':
+        return say(command.text);
+      case 'who':
         if (!send('who')) return false;
         expectWho(true);
         return true;
-      case '/nick':
-        if (rest === '') { notice(ui.usage.nick); return false; }
-        return send('rename|' + rest);
-      case '/msg': {
-        var sp = rest.indexOf(' ');
-        if (sp <= 0) { notice(ui.usage.msg); return false; }
-        return whisper(rest.slice(0, sp), rest.slice(sp + 1));
-      }
-      case '/help':
+      case 'rename':
+        return send('rename|' + command.name);
+      case 'msg':
+        return whisper(command.to, command.text);
+      case 'usage':
+        notice(ui.usage[command.command]);
+        return false;
+      case 'help':
         notice(ui.help);
         return true;
-      case '/quit':
+      case 'quit':
         final = true;
         if (loop) loop.stop();
         if (ws) ws.close();
@@ -410,7 +409,7 @@
         setStatus(ui.ended, 'ended');
         return true;
       default:
-        notice(ui.unknownCommand(command));
+        notice(ui.unknownCommand(command.command));
         return false;
     }
   }

@@ -102,9 +102,9 @@ export const zh: ClientTexts = {
   chatPrompt: '> ',
   chatHelp: [
     '/who              查看在线用户',
-    '/nick 名字        更改用户名',
+    '/nick 名字        更改用户名(也可用 /name)',
     '/msg 名字 内容    私聊',
-    '/quit             退出',
+    '/quit             退出(也可用 /exit)',
     '//内容            发送以/开头的消息',
   ],
   unknownCommand: (command) => `未知命令:${command},输入/help查看命令`,
@@ -146,9 +146,9 @@ export const en: ClientTexts = {
   chatPrompt: '> ',
   chatHelp: [
     '/who              who is online',
-    '/nick NAME        change your name',
+    '/nick NAME        change your name (or /name)',
     '/msg NAME TEXT    private message',
-    '/quit             leave',
+    '/quit             leave (or /exit)',
     '//TEXT            send a message that starts with /',
   ],
   unknownCommand: (command) => `Unknown command: ${command} (/help lists the commands)`,

@@ -14,6 +14,7 @@ const FILES: Record<string, string> = {
   '/app.js': 'app.js',
   '/backoff.js': 'backoff.js',
   '/protocol.js': 'protocol.js',
+  '/commands.js': 'commands.js',
   '/style.css': 'style.css',
   '/favicon.svg': 'favicon.svg',
 };
@@ -47,17 +48,15 @@ export function defaultWebRoot(): string {
   return candidates.find((dir) => fs.existsSync(path.join(dir, 'index.html'))) ?? candidates[0];
 }
 
-/** A function's text with its argument left as a gap: `['您已更改用户名为:', '']`. */
-function template(render: (value: string) => string): [string, string] {
-  const gap = '\u0000';
-  const [before, after = ''] = render(gap).split(gap);
-  return [before, after];
-}
-
-/** A two-argument text as its three fixed parts: `['用户名', '在集群中断期间…恢复为', '']`. */
-function template2(render: (a: string, b: string) => string): [string, string, string] {
-  const [a, b = '', c = ''] = render('\u0000', '\u0001').split(/[\u0000\u0001]/);
-  return [a, b, c];
+/**
+ * A text function as the fixed parts around its arguments, for the page to match lines with:
+ * `(n) => \`您已更改用户名为:${n}\`` -> `['您已更改用户名为:', '']`; n arguments give n + 1 parts.
+ */
+function template(render: (...args: string[]) => string): string[] {
+  // One private-use character a gap: none of them occurs in the texts.
+  const gaps = Array.from({ length: render.length }, (_, i) => String.fromCharCode(0xe000 + i));
+  const parts = render(...gaps).split(new RegExp(`[${gaps.join('')}]`));
+  return Array.from({ length: gaps.length + 1 }, (_, i) => parts[i] ?? '');
 }
 
 /** What the page needs to read the protocol's lines in the server's language. */
@@ -81,7 +80,7 @@ export function pageConfig(t: Texts, maxLineBytes: number): Record<string, unkno
       lineTooLong: t.lineTooLong(maxLineBytes),
       clusterDegraded: t.clusterDegraded,
       clusterRestored: t.clusterRestored,
-      nameLost: template2(t.nameLost),
+      nameLost: template(t.nameLost),
     },
   };
 }

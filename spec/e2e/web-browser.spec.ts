@@ -157,7 +157,11 @@ if (!fs.existsSync(CHROMIUM)) {
     await nc.expectLine('Your name is now:dave');
     await say(page, '/nick dave');
     await entry(page, 'That name is already in use!', '.notice').waitFor();
-    await say(page, '/nick carol2');
+    // The terminal client's reading of commands (web/commands.js): two words are a usage
+    // notice, not a rename; `/name` is `/nick`; leading blanks are ignored.
+    await say(page, '/nick carol two');
+    await entry(page, 'Usage: /nick NAME', '.notice').waitFor();
+    await say(page, '  /name carol2');
     await entry(page, 'Your name is now:carol2').waitFor();
     t.deepEqual((await nc.who()).map((l) => l.replace(/^\[[^\]]*\]/, '')), ['carol2:online...', 'dave:online...']);
     // dave's new name reaches the page's panel when he speaks (the protocol announces no renames).
