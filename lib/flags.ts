@@ -4,13 +4,14 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULTS, ServerOptions } from './server';
-import { isLang, LANGS } from './texts';
+import { isLang, Lang, LANGS } from './texts';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' };
 
-type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+export type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
-function parse(argv: readonly string[], spec: Spec): { values: Record<string, string | boolean | undefined> } | { error: string } {
+/** argv -> the flags' values, or parseArgs's complaint cut to its first sentence. */
+export function parse(argv: readonly string[], spec: Spec): { values: Record<string, string | boolean | undefined> } | { error: string } {
   // `--port -5` is a bad value, not a missing one: hand it to the flag (as `--port=-5`) so that
   // the range check names it, instead of parseArgs calling it ambiguous.
   const args: string[] = [];
@@ -40,6 +41,11 @@ export function seconds(flag: string, raw: string): number | string {
   const n = /^\d*\.?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!(n > 0) || !Number.isFinite(n) || n > 2_147_483) return `--${flag} must be a positive number of seconds, got '${raw}'`;
   return Math.round(n * 1000);
+}
+
+/** A language of the texts, or the error naming the flag (an object, since a Lang is a string too). */
+export function lang(flag: string, raw: string): Lang | { readonly error: string } {
+  return isLang(raw) ? raw : { error: `--${flag} must be one of ${LANGS.join(', ')}, got '${raw}'` };
 }
 
 /** What the server CLI runs: the chat server's options and its other edges. */
@@ -128,10 +134,11 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     if (typeof ms === 'string') return { ok: false, error: ms };
     options.idleTimeoutMs = ms;
   }
-  const lang = str('lang');
-  if (lang !== undefined) {
-    if (!isLang(lang)) return { ok: false, error: `--lang must be one of ${LANGS.join(', ')}, got '${lang}'` };
-    options.lang = lang;
+  const rawLang = str('lang');
+  if (rawLang !== undefined) {
+    const l = lang('lang', rawLang);
+    if (typeof l === 'object') return { ok: false, error: l.error };
+    options.lang = l;
   }
   const rate = str('rate-limit');
   if (rate !== undefined) {

@@ -3,9 +3,8 @@
  * spellings (`-ip 1.2.3.4`, `-port=9000`; Go's flag package takes one dash or two, with a
  * space or `=`) besides `--host`/`--port`; the reference declared them and then ignored them.
  */
-import { parseArgs } from 'node:util';
-import { Parsed, integer } from '../flags';
-import { Lang, LANGS, isLang } from '../texts';
+import { Parsed, integer, lang, parse } from '../flags';
+import { Lang } from '../texts';
 
 export interface ClientConfig {
   readonly host: string;
@@ -63,23 +62,15 @@ export function normaliseGoFlags(argv: readonly string[]): string[] {
 }
 
 export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: normaliseGoFlags(argv),
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        lang: { type: 'string' },
-        chat: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return { ok: false, error: (err as Error).message.replace(/\. To specify a positional argument.*$/s, '') };
-  }
+  const parsed = parse(normaliseGoFlags(argv), {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    lang: { type: 'string' },
+    chat: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('error' in parsed) return { ok: false, error: parsed.error };
+  const values = parsed.values;
   if (values.help) return { ok: 'help' };
   const host = (values.host as string | undefined) ?? CLIENT_DEFAULTS.host;
   if (host.trim() === '') return { ok: false, error: '--host (-ip) must not be empty' };
@@ -89,7 +80,7 @@ export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> 
     if (typeof n === 'string') return { ok: false, error: n };
     port = n;
   }
-  const lang = (values.lang as string | undefined) ?? CLIENT_DEFAULTS.lang;
-  if (!isLang(lang)) return { ok: false, error: `--lang must be one of ${LANGS.join(', ')}, got '${lang}'` };
-  return { ok: true, value: { host: host.trim(), port, lang, mode: values.chat ? 'chat' : 'menu' } };
+  const l = lang('lang', (values.lang as string | undefined) ?? CLIENT_DEFAULTS.lang);
+  if (typeof l === 'object') return { ok: false, error: l.error };
+  return { ok: true, value: { host: host.trim(), port, lang: l, mode: values.chat ? 'chat' : 'menu' } };
 }
