@@ -7,16 +7,14 @@
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 import { Observable } from 'rxjs';
-import { runClient } from '../lib/client/client';
+import { reason, runClient } from '../lib/client/client';
 import { Effect, Tone } from '../lib/client/effects';
-import { CLIENT_USAGE, parseClientFlags } from '../lib/client/flags';
-import { ClientTexts, clientTexts } from '../lib/client/texts';
+import { CLIENT_USAGE, CONNECT_TIMEOUT_MS, parseClientFlags } from '../lib/client/flags';
+import { clientTexts } from '../lib/client/texts';
 import { splitLines } from '../lib/lines';
 import { socketBytes } from '../lib/socket';
 
 const NAME = 'rx-im-client';
-/** A host that never answers must not leave the user waiting for the OS's two minutes. */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** Far above any line a chat server sends; what is longer is dropped with a notice. */
 const MAX_SERVER_LINE_BYTES = 64 * 1024;
 
@@ -44,12 +42,6 @@ function connectTo(host: string, port: number): Promise<net.Socket> {
   });
 }
 
-
-function describe(err: unknown, t: ClientTexts): string {
-  const e = err as NodeJS.ErrnoException;
-  return t.reason(e.code, e.message);
-}
-
 async function main(): Promise<void> {
   const flags = parseClientFlags(process.argv.slice(2));
   if (flags.ok === 'help') {
@@ -67,7 +59,7 @@ async function main(): Promise<void> {
   try {
     socket = await connectTo(host, port);
   } catch (err) {
-    process.stderr.write(`${t.connectFailed}\n${t.cannotConnect(`${host}:${port}`, describe(err, t))}\n`);
+    process.stderr.write(`${t.connectFailed}\n${t.cannotConnect(`${host}:${port}`, reason(err, t))}\n`);
     process.exit(1);
   }
   process.stdout.write(`${t.connected}\n`);
@@ -91,16 +83,21 @@ async function main(): Promise<void> {
     return code === undefined ? text : `${code}${text}\x1b[0m`;
   };
 
-  // Prints a line above the prompt: erase the prompt and the partial input (however many
-  // rows they wrap to), print, then let readline draw them again under the new line.
+  // Erases the prompt and the partial input, however many rows they wrap to.
+  const erasePrompt = () => {
+    readline.moveCursor(stdout, 0, -rl.getCursorPos().rows);
+    readline.cursorTo(stdout, 0);
+    readline.clearScreenDown(stdout);
+  };
+
+  // Prints a line above the prompt: erase the prompt and the partial input, print, then let
+  // readline draw them again under the new line.
   const above = (stream: NodeJS.WriteStream, text: string) => {
     if (!editing) {
       stream.write(text + '\n');
       return;
     }
-    readline.moveCursor(stdout, 0, -rl.getCursorPos().rows);
-    readline.cursorTo(stdout, 0);
-    readline.clearScreenDown(stdout);
+    erasePrompt();
     stream.write(text + '\n');
     // readline's redraw first moves up by the rows it drew last time; they are gone already.
     (rl as unknown as { prevRows: number }).prevRows = 0;
@@ -111,12 +108,8 @@ async function main(): Promise<void> {
   const finish = (code: number) => {
     if (finished) return;
     finished = true;
-    if (editing) {
-      // The prompt and the partial input go; what was printed above them stays.
-      readline.moveCursor(stdout, 0, -rl.getCursorPos().rows);
-      readline.cursorTo(stdout, 0);
-      readline.clearScreenDown(stdout);
-    }
+    // The prompt and the partial input go; what was printed above them stays.
+    if (editing) erasePrompt();
     editing = false;
     rl.close();
     socket.destroy();

@@ -67,7 +67,8 @@ interface State<S> {
   readonly effects: readonly Effect[];
 }
 
-function reason(error: unknown, t: ClientTexts): string {
+/** Why a connection failed or dropped, in the client's language: `连接被拒绝 (ECONNREFUSED)`. */
+export function reason(error: unknown, t: ClientTexts): string {
   const e = error as { code?: unknown; message?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
   return t.reason(code, typeof e?.message === 'string' ? e.message : String(error));

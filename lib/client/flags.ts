@@ -15,6 +15,9 @@ export interface ClientConfig {
 
 export const CLIENT_DEFAULTS: ClientConfig = { host: '127.0.0.1', port: 8888, lang: 'zh', mode: 'menu' };
 
+/** A host that never answers must not leave the user waiting for the OS's two minutes. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 export const CLIENT_USAGE = `Usage: rx-im-client [options]
 
 The chat client: the Go reference client's menus (the default), or a chat prompt (--chat).
@@ -28,7 +31,8 @@ Options:
 
 Colour is used when stdout is a terminal and NO_COLOR is not set.
 Exit status: 0 after quitting, a kick or a server shutdown; 1 when the server cannot be
-reached, the connection is lost, or a flag is wrong.
+reached, the connection is lost, or a flag is wrong; 130 on Ctrl-C. A connection attempt
+gives up after ${CONNECT_TIMEOUT_MS / 1000} s.
 `;
 
 // Go-style names -> our long options; `ip` is the reference's name for the host.

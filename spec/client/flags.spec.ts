@@ -1,6 +1,6 @@
 /** The client's flags: the reference's Go-style -ip/-port, our --host/--port, --lang, --chat. */
 import test from 'ava';
-import { CLIENT_DEFAULTS, normaliseGoFlags, parseClientFlags } from '../../lib/client/flags';
+import { CLIENT_DEFAULTS, CLIENT_USAGE, CONNECT_TIMEOUT_MS, normaliseGoFlags, parseClientFlags } from '../../lib/client/flags';
 
 const value = (argv: string[]) => {
   const parsed = parseClientFlags(argv);
@@ -35,6 +35,11 @@ test('--help and -h', (t) => {
   t.deepEqual(parseClientFlags(['-help']), { ok: 'help' });
 });
 
+test('the usage states the exit status of Ctrl-C and the connect timeout', (t) => {
+  t.regex(CLIENT_USAGE, /; 130 on Ctrl-C\./);
+  t.regex(CLIENT_USAGE, new RegExp(`gives up after ${CONNECT_TIMEOUT_MS / 1000} s\\.`));
+});
+
 test('bad values: one message naming the flag', (t) => {
   t.regex(error(['-port', 'abc']), /--port must be a whole number from 1 to 65535, got 'abc'/);
   t.regex(error(['-port', '-5']), /--port .* got '-5'/);
@@ -43,7 +48,7 @@ test('bad values: one message naming the flag', (t) => {
   t.regex(error(['--lang', 'fr']), /--lang must be one of zh, en, got 'fr'/);
   t.regex(error(['-ip=']), /--host \(-ip\) must not be empty/);
   t.regex(error(['-port']), /--port/);
-  t.regex(error(['--frob']), /frob/);
+  t.is(error(['--frob']), "Unknown option '--frob'"); // parseArgs's first sentence, as the server's flags
   t.regex(error(['stray']), /stray/);
 });
 
