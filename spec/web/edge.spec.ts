@@ -27,7 +27,7 @@ test('serves the page, its scripts and its config, with a strict content policy'
   t.regex(page.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/);
   t.regex(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
   t.regex(await page.text(), /<script src="app.js" defer><\/script>/);
-  for (const file of ['app.js', 'backoff.js', 'protocol.js', 'style.css', 'favicon.svg']) {
+  for (const file of ['app.js', 'backoff.js', 'protocol.js', 'commands.js', 'style.css', 'favicon.svg']) {
     t.is((await fetch(`${base}/${file}`)).status, 200, file);
   }
   const config = (await (await fetch(`${base}/config.json`)).json()) as { lang: string; maxLineBytes: number; texts: Record<string, unknown> };
