@@ -35,6 +35,12 @@ export interface Hub {
   whisper(fromId: string, toName: string, text: string): Observable<boolean>;
   /** How many members are online here. */
   readonly size: number;
+  /**
+   * Ends the hub: `events$` completes, so leaves after this are not delivered here (a
+   * shutdown costs O(n), not a leave line to everyone still connected for each user), and a
+   * shared hub tells the other nodes that this node's members are gone. Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 export class MemoryHub implements Hub {
@@ -114,8 +120,7 @@ export class MemoryHub implements Hub {
     });
   }
 
-  /** Ends every subscription to the broadcast (shutdown). */
-  close(): void {
+  async close(): Promise<void> {
     this.broadcast.complete();
   }
 }

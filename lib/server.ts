@@ -32,7 +32,7 @@ export interface ServerOptions {
   readonly rateLimit?: number;
   /** Lines a peer may send at once before the rate applies. */
   readonly rateBurst?: number;
-  /** Presence and broadcast; in memory by default. */
+  /** Presence and broadcast; in memory by default. `close()` closes it. */
   readonly hub?: Hub;
   readonly scheduler?: SchedulerLike;
   /** Where the operator's log lines go (one event each); nowhere by default. */
@@ -246,7 +246,8 @@ export class ChatServer {
         const left = (this.perIp.get(peer.ip) ?? 1) - 1;
         if (left > 0) this.perIp.set(peer.ip, left);
         else this.perIp.delete(peer.ip);
-        this.log(reason === 'left' ? `disconnected ${peer.addr}` : `disconnected ${peer.addr} (${describe(reason, this.options.maxQueueBytes)})`);
+        const why = reason === 'left' && this.closing ? 'shutdown' : reason;
+        this.log(why === 'left' ? `disconnected ${peer.addr}` : `disconnected ${peer.addr} (${describe(why, this.options.maxQueueBytes)})`);
       }
     });
   }
@@ -288,6 +289,8 @@ export class ChatServer {
     const peers = [...this.peers.keys()];
     const notice = encode(this.texts.shutdown);
     for (const peer of peers) peer.write(notice);
+    // Closed before the sessions end, so that their leaves are not broadcast to each other.
+    const hubClosed = this.hub.close();
     for (const peer of peers) {
       this.peers.get(peer)?.unsubscribe();
       peer.end();
@@ -298,7 +301,7 @@ export class ChatServer {
     await Promise.race([gone, late]);
     clearTimeout(timer);
     for (const peer of this.peers.keys()) peer.destroy();
-    await stopped;
+    await Promise.all([stopped, hubClosed]);
   }
 }
 

@@ -50,7 +50,7 @@ export interface SessionOptions {
   readonly maxLineBytes: number;
   /** Lines a second the user may send; 0 or absent: no limit. */
   readonly rateLimit?: number;
-  /** Lines the user may send at once before the rate applies. */
+  /** Lines the user may send at once before the rate applies; twice the rate by default. */
   readonly rateBurst?: number;
   readonly scheduler?: SchedulerLike;
 }
@@ -124,7 +124,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
       lines$.pipe(
         tap(() => activity.next()),
         parseCommands(),
-        rateLimit({ perSecond: options.rateLimit ?? 0, burst: options.rateBurst ?? 1, scheduler }),
+        rateLimit({ perSecond: options.rateLimit ?? 0, burst: options.rateBurst ?? Math.max(1, 2 * (options.rateLimit ?? 0)), scheduler }),
         concatMap(handle),
       ),
     ).pipe(tap({ complete: () => handled.next() }));

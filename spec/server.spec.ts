@@ -1,0 +1,73 @@
+// ChatServer with in-memory peers: what the TCP edge does, without sockets.
+import test from 'ava';
+import { NEVER, Subject } from 'rxjs';
+import { Event } from '../lib/protocol';
+import { ChatServer, Peer } from '../lib/server';
+
+function fakePeer(i: number, written: string[] = []): Peer & { closed: boolean } {
+  const onClose: (() => void)[] = [];
+  const close = () => {
+    if (peer.closed) return;
+    peer.closed = true;
+    for (const callback of onClose.splice(0)) callback();
+  };
+  const peer = {
+    addr: `10.0.0.${i}:${1000 + i}`,
+    ip: `10.0.0.${i}`,
+    lines$: NEVER,
+    closed: false,
+    write: (data: Buffer) => void written.push(data.toString('utf8')),
+    queued: () => 0,
+    end: close,
+    destroy: close,
+    onClose: (callback: () => void) => void (peer.closed ? queueMicrotask(callback) : onClose.push(callback)),
+  };
+  return peer;
+}
+
+test('close(): everyone gets the notice; no leave is broadcast to those still connected', async (t) => {
+  const server = new ChatServer({ lang: 'en' });
+  const written: string[][] = [];
+  const peers = Array.from({ length: 50 }, (_, i) => fakePeer(i, (written[i] = [])));
+  for (const peer of peers) server.accept(peer);
+  const seen: Event[] = [];
+  server.hub.events$.subscribe((event) => seen.push(event));
+  const joins = written[0].length;
+
+  await server.close(0);
+
+  t.deepEqual(seen.filter((e) => e.kind === 'offline'), [], 'the hub delivered no leave');
+  for (const [i, lines] of written.entries()) {
+    t.deepEqual(lines.slice(i === 0 ? joins : lines.length - 1), ['The server is shutting down\n'], `peer ${i}`);
+  }
+  t.true(peers.every((p) => p.closed));
+  t.is(server.connections, 0);
+  t.is(server.hub.size, 0);
+});
+
+test('refuses connections past maxConnections and per IP, with the notice', (t) => {
+  const server = new ChatServer({ lang: 'en', maxConnections: 2, maxConnectionsPerIp: 1 });
+  const a = fakePeer(1);
+  const sameIp = { ...fakePeer(1), addr: '10.0.0.1:2000' };
+  const sameIpWritten: string[] = [];
+  sameIp.write = (data) => void sameIpWritten.push(data.toString());
+  server.accept(a);
+  server.accept(sameIp);
+  t.deepEqual(sameIpWritten, ['Too many connections from your address\n']);
+  server.accept(fakePeer(2));
+  const third: string[] = [];
+  server.accept(fakePeer(3, third));
+  t.deepEqual(third, ['The server is full, try again later\n']);
+  t.is(server.connections, 2);
+});
+
+test('a session that ends for a reason is logged with it', async (t) => {
+  const logs: string[] = [];
+  const server = new ChatServer({ lang: 'en', log: (line) => logs.push(line), rateLimit: 1, rateBurst: 1 });
+  const lines = new Subject<string>();
+  const peer = { ...fakePeer(7), lines$: lines };
+  server.accept(peer);
+  for (let i = 0; i < 20; i++) lines.next('spam');
+  await new Promise<void>((resolve) => peer.onClose(resolve));
+  t.deepEqual(logs, ['connected 10.0.0.7:1007', 'disconnected 10.0.0.7:1007 (kicked: flooding)']);
+});
