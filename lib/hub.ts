@@ -67,7 +67,10 @@ export class MemoryHub implements Hub {
     return defer(() => {
       const presence: Presence = { id: member.id, addr: member.addr, name: member.addr };
       this.members.set(member.id, presence);
-      this.ids.set(nameKey(presence.name), member.id);
+      // Two connections can share an address (the same client port to the TCP and the web
+      // port): the first keeps the name for `to|`.
+      const key = nameKey(presence.name);
+      if (!this.ids.has(key)) this.ids.set(key, member.id);
       this.broadcast.next({ kind: 'online', addr: presence.addr, name: presence.name });
       return of(presence);
     });
@@ -93,7 +96,8 @@ export class MemoryHub implements Hub {
       const key = nameKey(name);
       const holder = this.ids.get(key);
       if (holder !== undefined && holder !== id) return of<RenameResult>('taken');
-      this.ids.delete(nameKey(presence.name));
+      const old = nameKey(presence.name);
+      if (this.ids.get(old) === id) this.ids.delete(old);
       this.ids.set(key, id);
       this.members.set(id, { ...presence, name });
       return of<RenameResult>('ok');
