@@ -7,6 +7,7 @@
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 import { Observable } from 'rxjs';
+import { eachValueFrom } from 'rxjs-for-await';
 import { reason, runClient } from '../lib/client/client';
 import { Effect, Tone } from '../lib/client/effects';
 import { CLIENT_USAGE, CONNECT_TIMEOUT_MS, parseClientFlags } from '../lib/client/flags';
@@ -159,13 +160,13 @@ async function main(): Promise<void> {
     rl.on('close', () => subscriber.complete());
   });
   const server$ = socketBytes(socket).pipe(splitLines(MAX_SERVER_LINE_BYTES));
-  runClient({ input$, server$ }, { texts: t, mode }).subscribe({
-    next: act,
-    error: (err: Error) => {
-      stderr.write(`${NAME}: ${err.stack ?? err.message}\n`);
-      finish(1);
-    },
-  });
+  // The client's whole life is one stream of effects, read to its end as a loop.
+  try {
+    for await (const effect of eachValueFrom(runClient({ input$, server$ }, { texts: t, mode }))) act(effect);
+  } catch (err) {
+    stderr.write(`${NAME}: ${(err as Error).stack ?? (err as Error).message}\n`);
+    finish(1);
+  }
 }
 
 main().catch((err: Error) => {
