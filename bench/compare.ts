@@ -15,6 +15,9 @@ import * as path from 'node:path';
 import type { BenchResult } from './run';
 import { chart } from './svg';
 
+/** BENCHMARKS.md below this line is not written by bench:compare. */
+const KEPT = '<!-- kept by bench:compare -->';
+
 const ROOT = path.resolve(__dirname, '..');
 const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
 
@@ -344,7 +347,12 @@ async function main(): Promise<void> {
       '```',
       '',
     ].join('\n');
-    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), md);
+    // Sections measured by other tools (the Redis scale-out figures) live below this marker and
+    // survive a new comparison.
+    const file = path.join(ROOT, 'BENCHMARKS.md');
+    const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const kept = old.includes(KEPT) ? old.slice(old.indexOf(KEPT)) : '';
+    writeFileSync(file, kept ? `${md}\n${kept}` : md);
     process.stdout.write(`\nwrote BENCHMARKS.md and docs/bench-fanout.svg (${minutes} minutes)\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
