@@ -19,7 +19,6 @@ import {
   merge,
   mergeMap,
   of,
-  share,
   takeUntil,
   tap,
 } from 'rxjs';
@@ -98,9 +97,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
           const problem = nameProblem(command.name);
           if (problem) return of(t.nameInvalid(problem, MAX_NAME_CHARS));
           return hub.rename(id, command.name).pipe(
-            map((result) => {
-              return result === 'taken' ? t.nameTaken : t.renamed(command.name);
-            }),
+            map((result) => (result === 'taken' ? t.nameTaken : t.renamed(command.name))),
           );
         }
         case 'to':
@@ -111,13 +108,14 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     };
 
     const activity = new Subject<void>();
-    const handled = new Subject<void>();
-    const kicked$ = activity.pipe(idle(options.idleMs, scheduler), share());
+    // Fires once, when the session is over: its user left (input ended) or was kicked.
+    const over = new Subject<void>();
+    const end = () => over.next();
 
-    // Subscribed before the join, so that the newcomer sees its own join line.
-    const incoming$ = merge(hub.events$, hub.inbox(id)).pipe(
-      map((event) => render(event, t)),
-      takeUntil(handled),
+    const kick$ = activity.pipe(
+      idle(options.idleMs, scheduler),
+      mergeMap((): Output[] => [t.kicked, { close: 'idle' }]),
+      tap({ complete: end }),
     );
     const replies$ = concat(
       hub.join({ id, addr }).pipe(ignoreElements()),
@@ -127,15 +125,18 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
         rateLimit({ perSecond: options.rateLimit ?? 0, burst: options.rateBurst ?? Math.max(1, 2 * (options.rateLimit ?? 0)), scheduler }),
         concatMap(handle),
       ),
-    ).pipe(tap({ complete: () => handled.next() }));
+    ).pipe(tap({ complete: end }));
 
+    // One flat merge, one takeUntil: a broadcast passes as few operators as possible on its way
+    // to each recipient (it is the hot path: once per line per user online). The broadcast and
+    // the inbox are subscribed before the join, so that the newcomer sees its own join line.
     return merge(
-      merge(incoming$, replies$).pipe(takeUntil(kicked$)),
-      kicked$.pipe(
-        takeUntil(handled),
-        mergeMap((): Output[] => [t.kicked, { close: 'idle' }]),
-      ),
+      kick$,
+      hub.events$.pipe(map((event) => render(event, t))),
+      hub.inbox(id).pipe(map((event) => render(event, t))),
+      replies$,
     ).pipe(
+      takeUntil(over),
       finalize(() => hub.leave(id).subscribe()),
     );
   });
