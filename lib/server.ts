@@ -90,10 +90,10 @@ function encode(line: string): Buffer {
   return lastBytes;
 }
 
-// Sockets written to in this turn of the event loop, uncorked together once its I/O callbacks
+// Sockets written to in this turn of the event loop, flushed together once its I/O callbacks
 // have run (setImmediate): lines from every message read in one turn (several senders, a crowd
-// of joins) leave in one `writev` per socket instead of one per message (process.nextTick
-// flushed after each callback).
+// of joins) leave in one write per socket instead of one per message (process.nextTick would
+// flush after each callback).
 let flushes: (() => void)[] = [];
 function flushAll(): void {
   const now = flushes;
@@ -112,12 +112,17 @@ function flushLater(flush: () => void): void {
 export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 1000): Peer {
   const ip = socket.remoteAddress ?? '?';
   const addr = formatAddress(ip, socket.remotePort ?? 0);
-  let corked = false;
-  let tickBytes = 0; // written (corked) in this turn, not yet offered to the kernel
-  const uncork = () => {
-    corked = false;
-    tickBytes = 0;
-    socket.uncork();
+  // Lines written in this turn of the event loop, handed to the socket as one write when it
+  // ends: one stream write and one syscall per socket per turn, however many lines.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    const bytes = pendingBytes;
+    pendingBytes = 0;
+    if (batch.length === 0 || socket.destroyed || socket.writableEnded) return;
+    socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
   };
   // Errors can come after the session has ended (a reset while our last lines flush): an
   // 'error' with no listener would crash the process, and 'close' follows it anyway.
@@ -128,19 +133,15 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 
     lines$: socketBytes(socket).pipe(splitLines(maxLineBytes)),
     write(data) {
       if (socket.destroyed || socket.writableEnded) return;
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        flushLater(uncork);
-      }
-      tickBytes += data.length;
-      socket.write(data);
+      if (pending.push(data) === 1) flushLater(flush);
+      pendingBytes += data.length;
     },
-    // What the kernel has refused so far: this tick's batch has not been offered to it yet, so
-    // a reader is never cut off for one large reply (a `who` in a big room).
-    queued: () => socket.writableLength - tickBytes,
+    // What the kernel has refused so far: this turn's batch is not offered to it yet, so a
+    // reader is never cut off for one large reply (a `who` in a big room).
+    queued: () => socket.writableLength,
     end: () => {
       if (socket.destroyed) return;
+      flush();
       socket.end();
       setTimeout(() => socket.destroy(), lingerMs).unref();
     },
