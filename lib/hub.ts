@@ -43,24 +43,41 @@ export interface Hub {
   close(): Promise<void>;
 }
 
+/** The members' private lines on this node: one subscriber per member id. */
+export class Inboxes {
+  private readonly open = new Map<string, Subscriber<Event>>();
+
+  /** A member's inbox, open while subscribed. */
+  inbox(id: string): Observable<Event> {
+    return new Observable<Event>((subscriber) => {
+      this.open.set(id, subscriber);
+      return () => {
+        if (this.open.get(id) === subscriber) this.open.delete(id);
+      };
+    });
+  }
+
+  /** Delivers to a member's inbox; false when none is open under that id. */
+  deliver(id: string, event: Event): boolean {
+    const inbox = this.open.get(id);
+    inbox?.next(event);
+    return inbox !== undefined;
+  }
+}
+
 export class MemoryHub implements Hub {
   private readonly broadcast = new Subject<Event>();
   readonly events$ = this.broadcast.asObservable();
   private readonly members = new Map<string, Presence>(); // by id, in join order
   private readonly ids = new Map<string, string>(); // nameKey -> id
-  private readonly inboxes = new Map<string, Subscriber<Event>>();
+  private readonly inboxes = new Inboxes();
 
   get size(): number {
     return this.members.size;
   }
 
   inbox(id: string): Observable<Event> {
-    return new Observable<Event>((subscriber) => {
-      this.inboxes.set(id, subscriber);
-      return () => {
-        if (this.inboxes.get(id) === subscriber) this.inboxes.delete(id);
-      };
-    });
+    return this.inboxes.inbox(id);
   }
 
   join(member: { readonly id: string; readonly addr: string }): Observable<Presence> {
@@ -117,10 +134,7 @@ export class MemoryHub implements Hub {
     return defer(() => {
       const from = this.members.get(fromId);
       const to = this.ids.get(nameKey(toName));
-      const inbox = to === undefined ? undefined : this.inboxes.get(to);
-      if (!from || !inbox) return of(false);
-      inbox.next({ kind: 'private', from: from.name, text });
-      return of(true);
+      return of(from !== undefined && to !== undefined && this.inboxes.deliver(to, { kind: 'private', from: from.name, text }));
     });
   }
 

@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { Observable, SchedulerLike, Subject, Subscriber, Subscription, asyncScheduler, catchError, defer, firstValueFrom, from, interval, map, of, race, timer } from 'rxjs';
-import { Hub, Presence, RenameResult } from './hub';
+import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler, catchError, defer, firstValueFrom, from, interval, map, of, race, timer } from 'rxjs';
+import { Hub, Inboxes, Presence, RenameResult } from './hub';
 import { Event, nameKey } from './protocol';
 import { HEARTBEAT, JOIN, LEAVE, LIST, REAP, RENAME, RESYNC, SCRIPTS, SETTLE, WHISPER } from './redis/scripts';
 import { decodeEnvelope, decodeLetter, decodeList, encodeEnvelope } from './redis/wire';
@@ -55,7 +55,7 @@ export class RedisHub implements Hub {
   // Local truth: this node's members (by id, in join order) and the names they hold.
   private readonly members = new Map<string, Presence>();
   private readonly names = new Map<string, string>(); // nameKey -> id, local members only
-  private readonly inboxes = new Map<string, Subscriber<Event>>();
+  private readonly inboxes = new Inboxes();
   private readonly shown = new Set<string>(); // members whose join this node's users have seen
   // The other nodes' members as this node's users know them (addr -> name): pub/sub loses
   // what is published while a node is away, so on re-linking the node compares this with
@@ -151,12 +151,7 @@ export class RedisHub implements Hub {
   }
 
   inbox(id: string): Observable<Event> {
-    return new Observable<Event>((subscriber) => {
-      this.inboxes.set(id, subscriber);
-      return () => {
-        if (this.inboxes.get(id) === subscriber) this.inboxes.delete(id);
-      };
-    });
+    return this.inboxes.inbox(id);
   }
 
   join(member: { readonly id: string; readonly addr: string }): Observable<Presence> {
@@ -266,9 +261,7 @@ export class RedisHub implements Hub {
       const key = nameKey(toName);
       const local = this.names.get(key);
       if (local !== undefined) {
-        const inbox = this.inboxes.get(local);
-        inbox?.next({ kind: 'private', from: sender.name, text });
-        return of(inbox !== undefined);
+        return of(this.inboxes.deliver(local, { kind: 'private', from: sender.name, text }));
       }
       if (!this.linked) return of(false);
       return from(WHISPER.run(this.cmd, [this.prefix, key, sender.name, text])).pipe(
@@ -353,7 +346,7 @@ export class RedisHub implements Hub {
     } else if (channel === this.inboxChannel) {
       const letter = decodeLetter(message);
       const prefix = `${this.nodeId}/`;
-      if (letter?.to.startsWith(prefix)) this.inboxes.get(letter.to.slice(prefix.length))?.next({ kind: 'private', from: letter.from, text: letter.text });
+      if (letter?.to.startsWith(prefix)) this.inboxes.deliver(letter.to.slice(prefix.length), { kind: 'private', from: letter.from, text: letter.text });
     }
   }
 
@@ -485,7 +478,7 @@ export class RedisHub implements Hub {
     const addrKey = nameKey(presence.addr);
     if (!this.names.has(addrKey)) this.names.set(addrKey, id);
     this.members.set(id, { ...presence, name: presence.addr });
-    this.inboxes.get(id)?.next({ kind: 'nameLost', name: presence.name, addr: presence.addr });
+    this.inboxes.deliver(id, { kind: 'nameLost', name: presence.name, addr: presence.addr });
   }
 
   /** Logs a Redis error once per outage (a down Redis fails every command the same way). */
