@@ -8,31 +8,7 @@ import test, { ExecutionContext } from 'ava';
 import * as net from 'node:net';
 import { ChatServer } from '../../lib/server';
 import { connect } from '../helpers/tcp';
-
-/** `[addr]name:suffix`, the reference's user line. */
-const userLine = (addr: string, name: string, suffix: string) => `[${addr}]${name}:${suffix}`;
-
-/** Records every unhandled rejection and uncaught exception while the test runs. */
-function watchProcess(t: ExecutionContext): () => string[] {
-  const seen: string[] = [];
-  const onRejection = (reason: unknown) => seen.push(`unhandledRejection: ${String(reason)}`);
-  const onException = (err: Error) => seen.push(`uncaughtException: ${err.stack ?? err.message}`);
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-  t.teardown(() => {
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
-  });
-  return () => seen;
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { userLine, waitFor, watchProcess } from '../helpers/server';
 
 /** A client that never reads (reading would cost this process, not the server); resolves once connected. */
 function silentClient(port: number, localAddress: string): Promise<net.Socket> {

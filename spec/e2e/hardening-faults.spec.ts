@@ -6,45 +6,9 @@
  */
 import test, { ExecutionContext } from 'ava';
 import * as net from 'node:net';
-import { ChatServer, ServerOptions } from '../../lib/server';
+import { ChatServer } from '../../lib/server';
 import { TcpClient, connect } from '../helpers/tcp';
-
-/** `[addr]name:suffix`, the reference's user line. */
-const userLine = (addr: string, name: string, suffix: string) => `[${addr}]${name}:${suffix}`;
-
-async function startServer(t: ExecutionContext, options: ServerOptions = {}): Promise<{ server: ChatServer; port: number; logs: string[] }> {
-  const logs: string[] = [];
-  const server = new ChatServer({ host: '127.0.0.1', port: 0, lang: 'en', log: (l) => logs.push(l), ...options });
-  const { port } = await server.listen();
-  t.teardown(() => server.close(100));
-  return { server, port, logs };
-}
-
-/**
- * Records every unhandled rejection and uncaught exception while the test runs (the server
- * shares this process). Tests in a file run concurrently, so each sees all of them: it is
- * the file's tests together that must raise none.
- */
-function watchProcess(t: ExecutionContext): () => string[] {
-  const seen: string[] = [];
-  const onRejection = (reason: unknown) => seen.push(`unhandledRejection: ${String(reason)}`);
-  const onException = (err: Error) => seen.push(`uncaughtException: ${err.stack ?? err.message}`);
-  process.on('unhandledRejection', onRejection);
-  process.on('uncaughtException', onException);
-  t.teardown(() => {
-    process.off('unhandledRejection', onRejection);
-    process.off('uncaughtException', onException);
-  });
-  return () => seen;
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { startServer, userLine, waitFor, watchProcess } from '../helpers/server';
 
 /** A raw client that reads and discards everything; resolves once connected. */
 function rawClient(port: number): Promise<net.Socket> {

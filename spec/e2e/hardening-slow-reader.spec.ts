@@ -7,6 +7,7 @@ import test from 'ava';
 import * as net from 'node:net';
 import { ChatServer } from '../../lib/server';
 import { connect } from '../helpers/tcp';
+import { userLine } from '../helpers/server';
 
 const READERS = 100;
 const MAX_QUEUE_BYTES = 64 * 1024;
@@ -24,8 +25,6 @@ const TEXT_BYTES = 1000;
 // fill it without loading the readers. The cap only bounds a failing test.
 const FILL_CAP_BYTES = 32 * 1024 * 1024;
 
-/** `[addr]name:suffix`, the reference's user line. */
-const userLine = (addr: string, name: string, suffix: string) => `[${addr}]${name}:${suffix}`;
 
 /** The i-th message of a phase: exactly TEXT_BYTES of ASCII, its phase and number first. */
 function message(phase: number, i: number): string {

@@ -4,19 +4,9 @@
  */
 import test, { ExecutionContext } from 'ava';
 import * as net from 'node:net';
-import { ChatServer, ServerOptions } from '../../lib/server';
+import { ChatServer } from '../../lib/server';
 import { TcpClient, connect } from '../helpers/tcp';
-
-/** `[addr]name:suffix`, the reference's user line. */
-const userLine = (addr: string, name: string, suffix: string) => `[${addr}]${name}:${suffix}`;
-
-async function startServer(t: ExecutionContext, options: ServerOptions = {}): Promise<{ server: ChatServer; port: number; logs: string[] }> {
-  const logs: string[] = [];
-  const server = new ChatServer({ host: '127.0.0.1', port: 0, lang: 'en', log: (l) => logs.push(l), ...options });
-  const { port } = await server.listen();
-  t.teardown(() => server.close(100));
-  return { server, port, logs };
-}
+import { startServer, userLine, waitFor } from '../helpers/server';
 
 /** Connects from a given loopback address (127.0.0.0/8 is all local on Linux). */
 function connectFrom(port: number, localAddress: string): Promise<TcpClient> {
@@ -42,14 +32,6 @@ async function room(t: ExecutionContext, server: ChatServer, port: number, n: nu
     for (const c of clients) await c.expectLine(joined);
   }
   return clients;
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const floodLine = (i: number) => `flood-${String(i).padStart(4, '0')}`;
