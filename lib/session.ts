@@ -19,13 +19,14 @@ import {
   merge,
   mergeMap,
   of,
+  share,
   takeUntil,
   tap,
 } from 'rxjs';
 import { Hub } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
-import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
+import { Command, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
 import { Texts } from './texts';
 
@@ -56,18 +57,21 @@ export interface SessionOptions {
 
 let sessions = 0;
 
-// A broadcast reaches every session in turn, synchronously: remembering the last rendering
-// makes it one string for all recipients instead of one each.
-let lastEvent: Event | undefined;
-let lastTexts: Texts | undefined;
-let lastLine = '';
-function render(event: Event, t: Texts): string {
-  if (event !== lastEvent || t !== lastTexts) {
-    lastLine = renderEvent(event, t);
-    lastEvent = event;
-    lastTexts = t;
+// The broadcast rendered once per event for all the sessions of a hub that share a language,
+// instead of once per recipient: the hot path is one line per user online.
+const rendered = new WeakMap<Hub, Map<Texts, Observable<string>>>();
+function broadcastLines(hub: Hub, t: Texts): Observable<string> {
+  let byTexts = rendered.get(hub);
+  if (!byTexts) rendered.set(hub, (byTexts = new Map()));
+  let lines$ = byTexts.get(t);
+  if (!lines$) {
+    lines$ = hub.events$.pipe(
+      map((event) => renderEvent(event, t)),
+      share(),
+    );
+    byTexts.set(t, lines$);
   }
-  return lastLine;
+  return lines$;
 }
 
 /**
@@ -132,8 +136,8 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // the inbox are subscribed before the join, so that the newcomer sees its own join line.
     return merge(
       kick$,
-      hub.events$.pipe(map((event) => render(event, t))),
-      hub.inbox(id).pipe(map((event) => render(event, t))),
+      broadcastLines(hub, t),
+      hub.inbox(id).pipe(map((event) => renderEvent(event, t))),
       replies$,
     ).pipe(
       takeUntil(over),
