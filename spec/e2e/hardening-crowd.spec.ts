@@ -8,7 +8,7 @@ import test, { ExecutionContext } from 'ava';
 import * as net from 'node:net';
 import { ChatServer } from '../../lib/server';
 import { connect } from '../helpers/tcp';
-import { userLine, waitFor, watchProcess } from '../helpers/server';
+import { addrOf, count, reasons, userLine, waitFor, watchProcess } from '../helpers/server';
 
 /** A client that never reads (reading would cost this process, not the server); resolves once connected. */
 function silentClient(port: number, localAddress: string): Promise<net.Socket> {
@@ -22,28 +22,6 @@ function silentClient(port: number, localAddress: string): Promise<net.Socket> {
       resolve(socket);
     });
   });
-}
-
-const addrOf = (socket: net.Socket) => `${socket.localAddress}:${socket.localPort}`;
-
-/** How many times each address appears in `lines` as `[addr]addr:suffix`. */
-function count(lines: readonly string[], suffix: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const line of lines) {
-    const m = /^\[([^\]]+)\]\1:(.*)$/.exec(line);
-    if (m && m[2] === suffix) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** How many log lines of each kind: `connected`, `disconnected (transport error)`, ... */
-function reasons(logs: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of logs) {
-    const kind = line.startsWith('disconnected') ? `disconnected${/\(([^)]*)\)$/.exec(line)?.[0] ?? ''}` : line.split(' ')[0];
-    counts[kind] = (counts[kind] ?? 0) + 1;
-  }
-  return counts;
 }
 
 test('1,000 clients connect in two bursts and leave at once: each join and each leave announced once, nobody left online', async (t) => {

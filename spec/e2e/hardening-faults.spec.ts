@@ -8,7 +8,7 @@ import test, { ExecutionContext } from 'ava';
 import * as net from 'node:net';
 import { ChatServer } from '../../lib/server';
 import { TcpClient, connect } from '../helpers/tcp';
-import { startServer, userLine, waitFor, watchProcess } from '../helpers/server';
+import { addrOf, count, reasons, startServer, userLine, waitFor, watchProcess } from '../helpers/server';
 
 /** A raw client that reads and discards everything; resolves once connected. */
 function rawClient(port: number): Promise<net.Socket> {
@@ -24,8 +24,6 @@ function rawClient(port: number): Promise<net.Socket> {
   });
 }
 
-const addrOf = (socket: net.Socket) => `${socket.localAddress}:${socket.localPort}`;
-
 /**
  * Connects one more client and waits for its join: the kernel hands connections to the server
  * in arrival order, so every connection made before it has been accepted (or dropped) by then.
@@ -35,16 +33,6 @@ async function probe(t: ExecutionContext, server: ChatServer, port: number): Pro
   t.teardown(() => client.destroy());
   await client.expectLine(userLine(client.addr, client.addr, server.texts.online), 30_000);
   return client;
-}
-
-/** How many times each address appears in `lines` as `[addr]addr:suffix`. */
-function count(lines: readonly string[], suffix: string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const line of lines) {
-    const m = /^\[([^\]]+)\]\1:(.*)$/.exec(line);
-    if (m && m[2] === suffix) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
-  }
-  return counts;
 }
 
 /** Waits until only `stay` are online, then checks the server is empty once they leave too. */
@@ -183,12 +171,3 @@ test.serial('a client that half-closes gets its own last line, then the close; t
   await allGone(t, server, [observer]);
 });
 
-/** How many log lines of each kind: `connected`, `disconnected (transport error)`, ... */
-function reasons(logs: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const line of logs) {
-    const kind = line.startsWith('disconnected') ? `disconnected${/\(([^)]*)\)$/.exec(line)?.[0] ?? ''}` : line.split(' ')[0];
-    counts[kind] = (counts[kind] ?? 0) + 1;
-  }
-  return counts;
-}

@@ -1,5 +1,6 @@
 /** Shared by the end-to-end specs: an in-process server on a free port, and bounded waits. */
 import type { ExecutionContext } from 'ava';
+import type { Socket } from 'node:net';
 import { ChatServer, ServerOptions } from '../../lib/server';
 
 export { userLine } from '../../lib/protocol';
@@ -38,4 +39,27 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** A raw socket's own address, as the server names it. */
+export const addrOf = (socket: Socket): string => `${socket.localAddress}:${socket.localPort}`;
+
+/** How many times each address appears in `lines` as `[addr]addr:suffix`. */
+export function count(lines: readonly string[], suffix: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    const m = /^\[([^\]]+)\]\1:(.*)$/.exec(line);
+    if (m && m[2] === suffix) counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** How many log lines of each kind: `connected`, `disconnected (transport error)`, ... */
+export function reasons(logs: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const line of logs) {
+    const kind = line.startsWith('disconnected') ? `disconnected${/\(([^)]*)\)$/.exec(line)?.[0] ?? ''}` : line.split(' ')[0];
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
 }
