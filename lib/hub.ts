@@ -65,15 +65,99 @@ export class Inboxes {
   }
 }
 
-export class MemoryHub implements Hub {
-  private readonly broadcast = new Subject<Event>();
-  readonly events$ = this.broadcast.asObservable();
+/**
+ * This node's members and the names they hold: ids in join order, names unique under
+ * `nameKey`. A name is only ever released or reassigned by its holder (two connections can
+ * share an address: the first keeps it). Both hubs keep their local truth here.
+ */
+export class LocalPresence {
   private readonly members = new Map<string, Presence>(); // by id, in join order
-  private readonly ids = new Map<string, string>(); // nameKey -> id
-  private readonly inboxes = new Inboxes();
+  private readonly holders = new Map<string, string>(); // nameKey -> id
 
   get size(): number {
     return this.members.size;
+  }
+
+  get(id: string): Presence | undefined {
+    return this.members.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.members.has(id);
+  }
+
+  /** Everyone here, in join order. */
+  list(): Presence[] {
+    return [...this.members.values()];
+  }
+
+  /** The id holding a name here, if any. */
+  holder(name: string): string | undefined {
+    return this.holders.get(nameKey(name));
+  }
+
+  /** Whether member `id` may take `name`: it is a member and nobody else here holds the name. */
+  isFree(id: string, name: string): boolean {
+    const holder = this.holder(name);
+    return this.members.has(id) && (holder === undefined || holder === id);
+  }
+
+  /** A new member, named by its address. */
+  add(id: string, addr: string): Presence {
+    const presence: Presence = { id, addr, name: addr };
+    this.members.set(id, presence);
+    this.claim(id, addr);
+    return presence;
+  }
+
+  /** Removes a member; returns it as it was, or undefined when it was not here. */
+  remove(id: string): Presence | undefined {
+    const presence = this.members.get(id);
+    if (!presence) return undefined;
+    this.members.delete(id);
+    this.release(id, presence.name);
+    return presence;
+  }
+
+  /** Check and take in one step. */
+  rename(id: string, name: string): RenameResult {
+    const presence = this.members.get(id);
+    if (!presence || !this.isFree(id, name)) return 'taken';
+    this.release(id, presence.name);
+    this.holders.set(nameKey(name), id);
+    this.members.set(id, { ...presence, name });
+    return 'ok';
+  }
+
+  /** Back to its address as name (its name went to someone else); returns it as it was. */
+  unname(id: string): Presence | undefined {
+    const presence = this.members.get(id);
+    if (!presence) return undefined;
+    this.release(id, presence.name);
+    this.claim(id, presence.addr);
+    this.members.set(id, { ...presence, name: presence.addr });
+    return presence;
+  }
+
+  private claim(id: string, name: string): void {
+    const key = nameKey(name);
+    if (!this.holders.has(key)) this.holders.set(key, id);
+  }
+
+  private release(id: string, name: string): void {
+    const key = nameKey(name);
+    if (this.holders.get(key) === id) this.holders.delete(key);
+  }
+}
+
+export class MemoryHub implements Hub {
+  private readonly broadcast = new Subject<Event>();
+  readonly events$ = this.broadcast.asObservable();
+  private readonly presence = new LocalPresence();
+  private readonly inboxes = new Inboxes();
+
+  get size(): number {
+    return this.presence.size;
   }
 
   inbox(id: string): Observable<Event> {
@@ -82,12 +166,7 @@ export class MemoryHub implements Hub {
 
   join(member: { readonly id: string; readonly addr: string }): Observable<Presence> {
     return defer(() => {
-      const presence: Presence = { id: member.id, addr: member.addr, name: member.addr };
-      this.members.set(member.id, presence);
-      // Two connections can share an address (the same client port to the TCP and the web
-      // port): the first keeps the name for `to|`.
-      const key = nameKey(presence.name);
-      if (!this.ids.has(key)) this.ids.set(key, member.id);
+      const presence = this.presence.add(member.id, member.addr);
       this.broadcast.next({ kind: 'online', addr: presence.addr, name: presence.name });
       return of(presence);
     });
@@ -95,45 +174,29 @@ export class MemoryHub implements Hub {
 
   leave(id: string): Observable<void> {
     return defer(() => {
-      const presence = this.members.get(id);
-      if (presence) {
-        this.members.delete(id);
-        const key = nameKey(presence.name);
-        if (this.ids.get(key) === id) this.ids.delete(key);
-        this.broadcast.next({ kind: 'offline', addr: presence.addr, name: presence.name });
-      }
+      const presence = this.presence.remove(id);
+      if (presence) this.broadcast.next({ kind: 'offline', addr: presence.addr, name: presence.name });
       return of(undefined);
     });
   }
 
   rename(id: string, name: string): Observable<RenameResult> {
-    return defer(() => {
-      const presence = this.members.get(id);
-      if (!presence) return of<RenameResult>('taken');
-      const key = nameKey(name);
-      const holder = this.ids.get(key);
-      if (holder !== undefined && holder !== id) return of<RenameResult>('taken');
-      const old = nameKey(presence.name);
-      if (this.ids.get(old) === id) this.ids.delete(old);
-      this.ids.set(key, id);
-      this.members.set(id, { ...presence, name });
-      return of<RenameResult>('ok');
-    });
+    return defer(() => of(this.presence.rename(id, name)));
   }
 
   list(): Observable<readonly Presence[]> {
-    return defer(() => of([...this.members.values()]));
+    return defer(() => of(this.presence.list()));
   }
 
   say(id: string, text: string): void {
-    const presence = this.members.get(id);
+    const presence = this.presence.get(id);
     if (presence) this.broadcast.next({ kind: 'say', addr: presence.addr, name: presence.name, text });
   }
 
   whisper(fromId: string, toName: string, text: string): Observable<boolean> {
     return defer(() => {
-      const from = this.members.get(fromId);
-      const to = this.ids.get(nameKey(toName));
+      const from = this.presence.get(fromId);
+      const to = this.presence.holder(toName);
       return of(from !== undefined && to !== undefined && this.inboxes.deliver(to, { kind: 'private', from: from.name, text }));
     });
   }

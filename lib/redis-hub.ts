@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler, catchError, defer, firstValueFrom, from, interval, map, of, race, timer } from 'rxjs';
-import { Hub, Inboxes, Presence, RenameResult } from './hub';
+import { Hub, Inboxes, LocalPresence, Presence, RenameResult } from './hub';
 import { Event, nameKey } from './protocol';
 import { HEARTBEAT, JOIN, LEAVE, LIST, REAP, RENAME, RESYNC, SCRIPTS, SETTLE, WHISPER } from './redis/scripts';
 import { decodeEnvelope, decodeLetter, decodeList, encodeEnvelope } from './redis/wire';
@@ -53,8 +53,7 @@ export class RedisHub implements Hub {
   private readonly broadcast = new Subject<Event>();
   readonly events$ = this.broadcast.asObservable();
   // Local truth: this node's members (by id, in join order) and the names they hold.
-  private readonly members = new Map<string, Presence>();
-  private readonly names = new Map<string, string>(); // nameKey -> id, local members only
+  private readonly local = new LocalPresence();
   private readonly inboxes = new Inboxes();
   private readonly shown = new Set<string>(); // members whose join this node's users have seen
   // The other nodes' members as this node's users know them (addr -> name): pub/sub loses
@@ -147,7 +146,7 @@ export class RedisHub implements Hub {
   }
 
   get size(): number {
-    return this.members.size;
+    return this.local.size;
   }
 
   inbox(id: string): Observable<Event> {
@@ -156,15 +155,12 @@ export class RedisHub implements Hub {
 
   join(member: { readonly id: string; readonly addr: string }): Observable<Presence> {
     return defer(() => {
-      const presence: Presence = { id: member.id, addr: member.addr, name: member.addr };
-      this.members.set(member.id, presence);
-      const key = nameKey(presence.name);
-      if (!this.names.has(key)) this.names.set(key, member.id);
+      const presence = this.local.add(member.id, member.addr);
       const event: Event = { kind: 'online', addr: presence.addr, name: presence.name };
       // Shown here once Redis has it: whoever sees the join, on any node, then finds the
       // member in `who`.
       const show = () => {
-        if (this.members.has(member.id)) {
+        if (this.local.has(member.id)) {
           this.shown.add(member.id);
           this.broadcast.next(event);
         }
@@ -174,7 +170,7 @@ export class RedisHub implements Hub {
         this.changes++;
         return of(show());
       }
-      return from(JOIN.run(this.cmd, [this.prefix, this.nodeId, this.gid(member.id), this.record(presence), key, encodeEnvelope(this.nodeId, event)])).pipe(
+      return from(JOIN.run(this.cmd, [this.prefix, this.nodeId, this.gid(member.id), this.record(presence), nameKey(presence.name), encodeEnvelope(this.nodeId, event)])).pipe(
         map(() => {
           this.announced.set(member.id, presence);
           return show();
@@ -189,11 +185,8 @@ export class RedisHub implements Hub {
 
   leave(id: string): Observable<void> {
     return defer(() => {
-      const presence = this.members.get(id);
+      const presence = this.local.remove(id);
       if (presence) {
-        this.members.delete(id);
-        const key = nameKey(presence.name);
-        if (this.names.get(key) === id) this.names.delete(key);
         const event: Event = { kind: 'offline', addr: presence.addr, name: presence.name };
         // Gone before its join was shown (its session ended while Redis was asked): no leave either.
         if (this.shown.delete(id)) this.broadcast.next(event);
@@ -211,9 +204,9 @@ export class RedisHub implements Hub {
   rename(id: string, name: string): Observable<RenameResult> {
     return defer(() => {
       const key = nameKey(name);
-      if (!this.members.has(id) || !this.freeHere(id, key)) return of<RenameResult>('taken');
+      if (!this.local.isFree(id, name)) return of<RenameResult>('taken');
       if (!this.linked) return of(this.renameHere(id, name));
-      const presence = this.members.get(id);
+      const presence = this.local.get(id);
       const told = encodeEnvelope(this.nodeId, { kind: 'rename', addr: presence?.addr ?? '', name });
       return from(RENAME.run(this.cmd, [this.prefix, this.gid(id), key, name, told])).pipe(
         map((claimed): RenameResult => {
@@ -234,7 +227,7 @@ export class RedisHub implements Hub {
 
   list(): Observable<readonly Presence[]> {
     return defer(() => {
-      const here = [...this.members.values()];
+      const here = this.local.list();
       if (!this.linked) return of(here);
       return from(LIST.run(this.cmd, [this.prefix])).pipe(
         map((reply) => (Array.isArray(reply) ? decodeList(reply) : here)),
@@ -247,7 +240,7 @@ export class RedisHub implements Hub {
   }
 
   say(id: string, text: string): void {
-    const presence = this.members.get(id);
+    const presence = this.local.get(id);
     if (!presence) return;
     const event: Event = { kind: 'say', addr: presence.addr, name: presence.name, text };
     this.broadcast.next(event);
@@ -256,10 +249,10 @@ export class RedisHub implements Hub {
 
   whisper(fromId: string, toName: string, text: string): Observable<boolean> {
     return defer(() => {
-      const sender = this.members.get(fromId);
+      const sender = this.local.get(fromId);
       if (!sender) return of(false);
       const key = nameKey(toName);
-      const local = this.names.get(key);
+      const local = this.local.holder(toName);
       if (local !== undefined) {
         return of(this.inboxes.deliver(local, { kind: 'private', from: sender.name, text }));
       }
@@ -306,22 +299,11 @@ export class RedisHub implements Hub {
   }
 
   /** Whether no other local member holds the name. */
-  private freeHere(id: string, key: string): boolean {
-    const holder = this.names.get(key);
-    return holder === undefined || holder === id;
-  }
-
   /** Applies a rename locally (Redis agreed, or it cannot be asked). */
   private renameHere(id: string, name: string): RenameResult {
-    const presence = this.members.get(id);
-    const key = nameKey(name);
-    if (!presence || !this.freeHere(id, key)) return 'taken';
-    const old = nameKey(presence.name);
-    if (this.names.get(old) === id) this.names.delete(old);
-    this.names.set(key, id);
-    this.members.set(id, { ...presence, name });
-    if (!this.linked) this.changes++;
-    return 'ok';
+    const result = this.local.rename(id, name);
+    if (result === 'ok' && !this.linked) this.changes++;
+    return result;
   }
 
   private receive(channel: string, message: string): void {
@@ -391,8 +373,8 @@ export class RedisHub implements Hub {
       let nodes: string[] = [];
       for (let round = 0; ; round++) {
         const before = this.changes;
-        const here = [...this.members.values()];
-        const departed = [...this.announced.values()].filter((p) => !this.members.has(p.id));
+        const here = this.local.list();
+        const departed = [...this.announced.values()].filter((p) => !this.local.has(p.id));
         const reply = await RESYNC.run(this.cmd, [
           this.prefix,
           this.nodeId,
@@ -418,7 +400,7 @@ export class RedisHub implements Hub {
       this.reapAfter = this.scheduler.now() + this.leaseMs;
       const what = this.everLinked ? 'link restored, presence re-synchronised' : 'linked';
       this.catchUp(everyone, nodes, false);
-      this.log(`redis: ${what} as node ${this.nodeId} (${this.members.size} local users${lost.length ? `, ${lost.length} lost their name` : ''})`);
+      this.log(`redis: ${what} as node ${this.nodeId} (${this.local.size} local users${lost.length ? `, ${lost.length} lost their name` : ''})`);
       if (this.degradedNotified) {
         this.degradedNotified = false;
         this.broadcast.next({ kind: 'cluster', state: 'restored' });
@@ -471,13 +453,8 @@ export class RedisHub implements Hub {
 
   /** A member whose name went to someone else during an outage is back to its address. */
   private loseName(id: string): void {
-    const presence = this.members.get(id);
+    const presence = this.local.unname(id);
     if (!presence) return;
-    const key = nameKey(presence.name);
-    if (this.names.get(key) === id) this.names.delete(key);
-    const addrKey = nameKey(presence.addr);
-    if (!this.names.has(addrKey)) this.names.set(addrKey, id);
-    this.members.set(id, { ...presence, name: presence.addr });
     this.inboxes.deliver(id, { kind: 'nameLost', name: presence.name, addr: presence.addr });
   }
 
