@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler, catchError, defer, firstValueFrom, from, interval, map, of, race, timer } from 'rxjs';
-import { Hub, Inboxes, LocalPresence, Presence, RenameResult } from './hub';
+import { Answer, Hub, Inboxes, LocalPresence, Presence, RenameResult } from './hub';
 import { Event, nameKey } from './protocol';
 import { HEARTBEAT, JOIN, LEAVE, LIST, REAP, RENAME, RESYNC, SCRIPTS, SETTLE, WHISPER } from './redis/scripts';
 import { decodeEnvelope, decodeLetter, decodeList, encodeEnvelope } from './redis/wire';
@@ -201,14 +201,13 @@ export class RedisHub implements Hub {
     });
   }
 
-  rename(id: string, name: string): Observable<RenameResult> {
-    return defer(() => {
-      const key = nameKey(name);
-      if (!this.local.isFree(id, name)) return of<RenameResult>('taken');
-      if (!this.linked) return of(this.renameHere(id, name));
-      const presence = this.local.get(id);
-      const told = encodeEnvelope(this.nodeId, { kind: 'rename', addr: presence?.addr ?? '', name });
-      return from(RENAME.run(this.cmd, [this.prefix, this.gid(id), key, name, told])).pipe(
+  rename(id: string, name: string): Answer<RenameResult> {
+    const key = nameKey(name);
+    if (!this.local.isFree(id, name)) return 'taken';
+    if (!this.linked) return this.renameHere(id, name);
+    const presence = this.local.get(id);
+    const told = encodeEnvelope(this.nodeId, { kind: 'rename', addr: presence?.addr ?? '', name });
+    return defer(() => from(RENAME.run(this.cmd, [this.prefix, this.gid(id), key, name, told]))).pipe(
         map((claimed): RenameResult => {
           if (claimed !== 1) return 'taken';
           const result = this.renameHere(id, name);
@@ -222,21 +221,17 @@ export class RedisHub implements Hub {
           return of(this.renameHere(id, name));
         }),
       );
-    });
   }
 
-  list(): Observable<readonly Presence[]> {
-    return defer(() => {
-      const here = this.local.list();
-      if (!this.linked) return of(here);
-      return from(LIST.run(this.cmd, [this.prefix])).pipe(
-        map((reply) => (Array.isArray(reply) ? decodeList(reply) : here)),
-        catchError((err: Error) => {
-          this.trouble(err);
-          return of(here);
-        }),
-      );
-    });
+  list(): Answer<readonly Presence[]> {
+    if (!this.linked) return this.local.list();
+    return defer(() => from(LIST.run(this.cmd, [this.prefix]))).pipe(
+      map((reply) => (Array.isArray(reply) ? decodeList(reply) : this.local.list())),
+      catchError((err: Error) => {
+        this.trouble(err);
+        return of(this.local.list());
+      }),
+    );
   }
 
   say(id: string, text: string): void {
@@ -247,24 +242,19 @@ export class RedisHub implements Hub {
     if (this.linked) this.cmd.publish(this.eventsChannel, encodeEnvelope(this.nodeId, event)).catch((err: Error) => this.trouble(err));
   }
 
-  whisper(fromId: string, toName: string, text: string): Observable<boolean> {
-    return defer(() => {
-      const sender = this.local.get(fromId);
-      if (!sender) return of(false);
-      const key = nameKey(toName);
-      const local = this.local.holder(toName);
-      if (local !== undefined) {
-        return of(this.inboxes.deliver(local, { kind: 'private', from: sender.name, text }));
-      }
-      if (!this.linked) return of(false);
-      return from(WHISPER.run(this.cmd, [this.prefix, key, sender.name, text])).pipe(
-        map((receivers) => Number(receivers) > 0),
-        catchError((err: Error) => {
-          this.trouble(err);
-          return of(false);
-        }),
-      );
-    });
+  whisper(fromId: string, toName: string, text: string): Answer<boolean> {
+    const sender = this.local.get(fromId);
+    if (!sender) return false;
+    const local = this.local.holder(toName);
+    if (local !== undefined) return this.inboxes.deliver(local, { kind: 'private', from: sender.name, text });
+    if (!this.linked) return false;
+    return defer(() => from(WHISPER.run(this.cmd, [this.prefix, nameKey(toName), sender.name, text]))).pipe(
+      map((receivers) => Number(receivers) > 0),
+      catchError((err: Error) => {
+        this.trouble(err);
+        return of(false);
+      }),
+    );
   }
 
   /**

@@ -5,8 +5,8 @@
  * why, when the server (not the user) ends it.
  */
 import {
-  EMPTY,
   Observable,
+  ObservableInput,
   SchedulerLike,
   Subject,
   asyncScheduler,
@@ -14,16 +14,16 @@ import {
   concatMap,
   defer,
   finalize,
+  isObservable,
   ignoreElements,
   map,
   merge,
   mergeMap,
-  of,
   share,
   takeUntil,
   tap,
 } from 'rxjs';
-import { Hub } from './hub';
+import { Answer, Hub } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
 import { Command, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
@@ -57,6 +57,11 @@ export interface SessionOptions {
 
 let sessions = 0;
 
+/** The lines for a hub's answer: at once when it answered at once, else when it answers. */
+function replies<T>(answer: Answer<T>, lines: (value: T) => Output[]): ObservableInput<Output> {
+  return isObservable(answer) ? answer.pipe(mergeMap(lines)) : lines(answer);
+}
+
 // The broadcast rendered once per event for all the sessions of a hub that share a language,
 // instead of once per recipient: the hot path is one line per user online.
 const rendered = new WeakMap<Hub, Map<Texts, Observable<string>>>();
@@ -86,28 +91,28 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     const id = options.id ?? `s${++sessions}`;
     const scheduler = options.scheduler ?? asyncScheduler;
 
-    const handle = (command: Command | RateSignal): Observable<Output> => {
-      if (command === RATE_LIMITED) return of(t.rateLimited(options.rateLimit ?? 0));
-      if (command === FLOODING) return of<Output[]>(t.floodKick, { close: 'flood' });
+    // A command's replies: an array when they are known now, an Observable when the hub
+    // answers later. concatMap keeps them in the order the commands came.
+    const handle = (command: Command | RateSignal): ObservableInput<Output> => {
+      if (command === RATE_LIMITED) return [t.rateLimited(options.rateLimit ?? 0)];
+      if (command === FLOODING) return [t.floodKick, { close: 'flood' }];
       switch (command.kind) {
         case 'say':
           // An empty line is activity, not a message: the reference client sends one after
           // every private message, and nobody wants `[addr]name:` broadcast for it.
           if (command.text !== '') hub.say(id, command.text);
-          return EMPTY;
+          return [];
         case 'who':
-          return hub.list().pipe(mergeMap((online) => online.map((p) => userLine(p.addr, p.name, t.listed))));
+          return replies(hub.list(), (online) => online.map((p) => userLine(p.addr, p.name, t.listed)));
         case 'rename': {
           const problem = nameProblem(command.name);
-          if (problem) return of(t.nameInvalid(problem, MAX_NAME_CHARS));
-          return hub.rename(id, command.name).pipe(
-            map((result) => (result === 'taken' ? t.nameTaken : t.renamed(command.name))),
-          );
+          if (problem) return [t.nameInvalid(problem, MAX_NAME_CHARS)];
+          return replies(hub.rename(id, command.name), (result) => [result === 'taken' ? t.nameTaken : t.renamed(command.name)]);
         }
         case 'to':
-          return hub.whisper(id, command.name, command.text).pipe(mergeMap((delivered) => (delivered ? EMPTY : of(t.noSuchUser(command.name)))));
+          return replies(hub.whisper(id, command.name, command.text), (delivered) => (delivered ? [] : [t.noSuchUser(command.name)]));
         case 'invalid':
-          return of(command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat);
+          return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];
       }
     };
 

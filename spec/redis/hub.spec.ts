@@ -6,6 +6,7 @@
 import anyTest, { ExecutionContext, TestFn } from 'ava';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
+import { answerOf } from '../../lib/hub';
 import { Event } from '../../lib/protocol';
 import { RedisHub, RedisHubOptions } from '../../lib/redis-hub';
 import { JOIN } from '../../lib/redis/scripts';
@@ -73,7 +74,7 @@ it(title("a member's join, lines, rename and leave reach another node in the ord
   // Nothing awaited between the steps but what a session awaits (join, rename): lines are fire-and-forget.
   await firstValueFrom(a.join({ id: 'x', addr }));
   for (let i = 0; i < 50; i++) a.say('x', `before ${i}`);
-  t.is(await firstValueFrom(a.rename('x', 'xavier')), 'ok');
+  t.is(await answerOf(a.rename('x', 'xavier')), 'ok');
   for (let i = 0; i < 50; i++) a.say('x', `after ${i}`);
   await firstValueFrom(a.leave('x'));
   await onB.until((v) => v.some((e) => e.kind === 'offline'));
@@ -91,9 +92,9 @@ it(title('who lists the members of every node, in join order; a leave is announc
   await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await firstValueFrom(a.join({ id: 'z', addr: '10.0.0.1:3' }));
-  t.is((await firstValueFrom(a.rename('z', 'zoe'))), 'ok');
-  const fromA = (await firstValueFrom(a.list())).map((p) => p.name);
-  const fromB = (await firstValueFrom(b.list())).map((p) => p.name);
+  t.is((await answerOf(a.rename('z', 'zoe'))), 'ok');
+  const fromA = (await answerOf(a.list())).map((p) => p.name);
+  const fromB = (await answerOf(b.list())).map((p) => p.name);
   t.deepEqual(fromA, ['10.0.0.1:1', '10.0.0.2:2', 'zoe']);
   t.deepEqual(fromB, fromA);
   t.is(a.size, 2);
@@ -102,9 +103,9 @@ it(title('who lists the members of every node, in join order; a leave is announc
   await firstValueFrom(a.leave('z'));
   await firstValueFrom(a.leave('z')); // twice: a no-op
   await onB.until((v) => v.some((e) => e.kind === 'offline'));
-  t.deepEqual((await firstValueFrom(b.list())).map((p) => p.name), ['10.0.0.1:1', '10.0.0.2:2']);
+  t.deepEqual((await answerOf(b.list())).map((p) => p.name), ['10.0.0.1:1', '10.0.0.2:2']);
   // The name is free again, across nodes.
-  t.is(await firstValueFrom(b.rename('y', 'ZOE')), 'ok');
+  t.is(await answerOf(b.rename('y', 'ZOE')), 'ok');
   t.deepEqual(
     onB.values.filter((e) => e.kind === 'offline'),
     [{ kind: 'offline', addr: '10.0.0.1:3', name: 'zoe' }],
@@ -116,13 +117,13 @@ it(title('two nodes racing for one name: exactly one wins, every time'), async (
   await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   for (let round = 0; round < 30; round++) {
-    const [ra, rb] = await Promise.all([firstValueFrom(a.rename('x', `Name${round}`)), firstValueFrom(b.rename('y', `name${round}`))]);
+    const [ra, rb] = await Promise.all([answerOf(a.rename('x', `Name${round}`)), answerOf(b.rename('y', `name${round}`))]);
     t.deepEqual([ra, rb].sort(), ['ok', 'taken'], `round ${round}`);
-    const names = (await firstValueFrom(a.list())).map((p) => p.name);
+    const names = (await answerOf(a.list())).map((p) => p.name);
     t.is(names.filter((n) => n.toLowerCase() === `name${round}`).length, 1, `round ${round}: ${names.join(',')}`);
   }
-  const xName = (await firstValueFrom(b.list())).find((p) => p.addr === '10.0.0.1:1')?.name ?? '';
-  t.is(await firstValueFrom(b.rename('y', xName.toUpperCase())), 'taken', `${xName}, held on another node, in another case`);
+  const xName = (await answerOf(b.list())).find((p) => p.addr === '10.0.0.1:1')?.name ?? '';
+  t.is(await answerOf(b.rename('y', xName.toUpperCase())), 'taken', `${xName}, held on another node, in another case`);
 });
 
 it(title('private messages are routed to the node holding the name, both ways; unknown names are refused'), async (t) => {
@@ -132,16 +133,16 @@ it(title('private messages are routed to the node holding the name, both ways; u
   t.teardown(() => (inboxX.stop(), inboxY.stop()));
   await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
-  t.is(await firstValueFrom(a.rename('x', 'alice')), 'ok');
-  t.is(await firstValueFrom(b.rename('y', 'bob')), 'ok');
-  t.true(await firstValueFrom(a.whisper('x', 'BOB', 'hi|bob')));
-  t.true(await firstValueFrom(b.whisper('y', 'alice', 'hi alice')));
+  t.is(await answerOf(a.rename('x', 'alice')), 'ok');
+  t.is(await answerOf(b.rename('y', 'bob')), 'ok');
+  t.true(await answerOf(a.whisper('x', 'BOB', 'hi|bob')));
+  t.true(await answerOf(b.whisper('y', 'alice', 'hi alice')));
   await inboxY.until((v) => v.length >= 1);
   await inboxX.until((v) => v.length >= 1);
   t.deepEqual(inboxY.values, [{ kind: 'private', from: 'alice', text: 'hi|bob' }]);
   t.deepEqual(inboxX.values, [{ kind: 'private', from: 'bob', text: 'hi alice' }]);
-  t.false(await firstValueFrom(a.whisper('x', 'nobody', 'hi')));
-  t.false(await firstValueFrom(a.whisper('x', 'bobby', 'hi')));
+  t.false(await answerOf(a.whisper('x', 'nobody', 'hi')));
+  t.false(await answerOf(a.whisper('x', 'bobby', 'hi')));
 });
 
 it(title('a dead node (lease expired) is reaped once: its users announced offline once on every node, names freed'), async (t) => {
@@ -162,7 +163,7 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
     await JOIN.run(raw, [prefix, 'ghost', `ghost/${id}`, record, name, event]);
   }
   await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  t.is(await firstValueFrom(a.rename('x', 'casper')), 'taken', 'the ghost holds the name while its lease runs');
+  t.is(await answerOf(a.rename('x', 'casper')), 'taken', 'the ghost holds the name while its lease runs');
   const started = Date.now();
   for (const recorder of recorders) {
     await recorder.until((v) => v.filter((e) => e.kind === 'offline').length >= 2, 3000, 'the ghost users offline');
@@ -180,8 +181,8 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
       ],
     );
   }
-  t.is(await firstValueFrom(a.rename('x', 'casper')), 'ok', 'the name was freed');
-  t.deepEqual((await firstValueFrom(c.list())).map((p) => p.name), ['casper']);
+  t.is(await answerOf(a.rename('x', 'casper')), 'ok', 'the name was freed');
+  t.deepEqual((await answerOf(c.list())).map((p) => p.name), ['casper']);
 });
 
 it(title('a node just linked waits one node timeout before reaping: the others may still be re-registering'), async (t) => {
@@ -214,7 +215,7 @@ it(title('a node that closes announces its remaining users offline to the others
     { kind: 'online', addr: '10.0.0.2:2', name: '10.0.0.2:2' },
     { kind: 'offline', addr: '10.0.0.2:2', name: '10.0.0.2:2' },
   ]);
-  t.deepEqual(await firstValueFrom(a.list()), []);
+  t.deepEqual(await answerOf(a.list()), []);
 });
 
 it(title('start() rejects when Redis cannot be reached, and close() then ends cleanly'), async (t) => {

@@ -8,6 +8,7 @@
 import test, { ExecutionContext } from 'ava';
 import { Redis } from 'ioredis';
 import { firstValueFrom } from 'rxjs';
+import { answerOf } from '../../lib/hub';
 import { Event } from '../../lib/protocol';
 import { RedisHub } from '../../lib/redis-hub';
 import { REAP } from '../../lib/redis/scripts';
@@ -33,14 +34,14 @@ async function setup(t: ExecutionContext, n: number, nodeTimeoutMs = 3000): Prom
 
 const has = (state: 'degraded' | 'restored') => (v: readonly Event[]) => v.some((e) => e.kind === 'cluster' && e.state === state);
 const of = (kind: Event['kind']) => (v: readonly Event[]) => v.filter((e) => e.kind === kind);
-const names = async (hub: RedisHub) => (await firstValueFrom(hub.list())).map((p) => p.name).sort();
+const names = async (hub: RedisHub) => (await answerOf(hub.list())).map((p) => p.name).sort();
 
 it(title('Redis restarted mid-chat: local chat goes on, then presence is re-synchronised'), async (t) => {
   const { redis, hubs: [a, b], logs } = await setup(t, 2);
   await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await firstValueFrom(b.join({ id: 'z', addr: '10.0.0.2:3' }));
-  t.is(await firstValueFrom(b.rename('y', 'bob')), 'ok');
+  t.is(await answerOf(b.rename('y', 'bob')), 'ok');
   const onA = new Recorder(a.events$);
   const onB = new Recorder(b.events$);
 
@@ -56,8 +57,8 @@ it(title('Redis restarted mid-chat: local chat goes on, then presence is re-sync
   await firstValueFrom(a.join({ id: 'w', addr: '10.0.0.1:4' })); // joins during the outage
   await firstValueFrom(b.leave('z')); // leaves during the outage
   t.deepEqual(await names(a), ['10.0.0.1:1', '10.0.0.1:4'], 'who lists local users only');
-  t.false(await firstValueFrom(a.whisper('x', 'bob', 'hi')), 'no route to another node');
-  t.is(await firstValueFrom(a.rename('x', 'ann')), 'ok', 'a rename is decided locally');
+  t.false(await answerOf(a.whisper('x', 'bob', 'hi')), 'no route to another node');
+  t.is(await answerOf(a.rename('x', 'ann')), 'ok', 'a rename is decided locally');
 
   await redis.restart();
   await onA.until(has('restored'), 5000, 'the restored notice on a');
@@ -72,8 +73,8 @@ it(title('Redis restarted mid-chat: local chat goes on, then presence is re-sync
   // Presence and names are whole again.
   t.deepEqual(await names(a), ['10.0.0.1:4', 'ann', 'bob']);
   t.deepEqual(await names(b), await names(a));
-  t.is(await firstValueFrom(a.rename('w', 'BOB')), 'taken');
-  t.true(await firstValueFrom(a.whisper('x', 'bob', 'hi again')));
+  t.is(await answerOf(a.rename('w', 'BOB')), 'taken');
+  t.true(await answerOf(a.whisper('x', 'bob', 'hi again')));
   a.say('x', 'after');
   await onB.until((v) => of('say')(v).length === 1);
   t.deepEqual(of('say')(onB.values), [{ kind: 'say', addr: '10.0.0.1:1', name: 'ann', text: 'after' }]);
@@ -92,8 +93,8 @@ it(title('a name taken on two nodes during an outage stays with one; the other i
   await redis.stop();
   await onA.until(has('degraded'));
   await onB.until(has('degraded'));
-  t.is(await firstValueFrom(a.rename('x', 'zed')), 'ok');
-  t.is(await firstValueFrom(b.rename('y', 'Zed')), 'ok');
+  t.is(await answerOf(a.rename('x', 'zed')), 'ok');
+  t.is(await answerOf(b.rename('y', 'Zed')), 'ok');
   await redis.restart();
   await onA.until(has('restored'), 5000);
   await onB.until(has('restored'), 5000);
@@ -148,7 +149,7 @@ it(title('a node that died while Redis was down: after Redis returns, its users 
 it(title('a node the others declared dead while it was alive (paused) re-registers and announces its users again'), async (t) => {
   const { redis, hubs: [a, b] } = await setup(t, 2);
   await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  t.is(await firstValueFrom(a.rename('x', 'xena')), 'ok');
+  t.is(await answerOf(a.rename('x', 'xena')), 'ok');
   const onB = new Recorder(b.events$);
   // What a survivor does when a's lease runs out, done now by hand.
   const admin = new Redis(redis.url);
@@ -184,7 +185,7 @@ it(title('a Redis that hangs (SIGSTOP): the node degrades instead of leaving com
   t.teardown(() => redis.resume());
   const paused = Date.now();
   // A command now gets an answer within the command timeout, from local state.
-  t.deepEqual((await firstValueFrom(a.list())).map((p) => p.name), ['10.0.0.1:1']);
+  t.deepEqual((await answerOf(a.list())).map((p) => p.name), ['10.0.0.1:1']);
   t.true(Date.now() - paused < 2000, `${Date.now() - paused} ms`);
   await onA.until(has('degraded'), 3000);
   await onB.until(has('degraded'), 3000, 'b degraded by its heartbeat');
