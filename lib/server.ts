@@ -90,18 +90,45 @@ function encode(line: string): Buffer {
   return lastBytes;
 }
 
-// Sockets written to in this turn of the event loop, flushed together once its I/O callbacks
-// have run (setImmediate): lines from every message read in one turn (several senders, a crowd
-// of joins) leave in one write per socket instead of one per message (process.nextTick would
-// flush after each callback).
+/**
+ * When to flush the sockets' batched lines. Every turn of the event loop, while flushing is
+ * cheap; but flushing may take at most half of the server's time: after a flush that took T ms,
+ * the next one waits until T ms have passed. Under load a turn can be short (libuv accepts one
+ * connection per turn since 1.45, so a crowd arriving would cost a write to every socket per
+ * newcomer): batches then grow instead of syscalls, and a line waits at most as long as the
+ * last flush took.
+ */
+export class FlushPacing {
+  private nextAt = Number.NEGATIVE_INFINITY;
+
+  /** A flush ran from `started` to `ended` (ms). */
+  flushed(started: number, ended: number): void {
+    this.nextAt = ended + (ended - started);
+  }
+
+  /** How long a flush asked for at `now` waits, in whole ms: 0 means this turn's end. */
+  wait(now: number): number {
+    return Math.max(0, Math.floor(this.nextAt - now));
+  }
+}
+
+// Sockets written to since the last flush, flushed together: lines from every message read in
+// one turn (several senders, a crowd of joins) leave in one write per socket instead of one per
+// message (process.nextTick would flush after each callback).
 let flushes: (() => void)[] = [];
+const pacing = new FlushPacing();
 function flushAll(): void {
+  const started = performance.now();
   const now = flushes;
   flushes = [];
   for (const flush of now) flush();
+  pacing.flushed(started, performance.now());
 }
 function flushLater(flush: () => void): void {
-  if (flushes.push(flush) === 1) setImmediate(flushAll);
+  if (flushes.push(flush) !== 1) return;
+  const wait = pacing.wait(performance.now());
+  if (wait > 0) setTimeout(flushAll, wait);
+  else setImmediate(flushAll);
 }
 
 /**

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { NEVER, Subject } from 'rxjs';
 import { Event } from '../lib/protocol';
-import { ChatServer, Peer } from '../lib/server';
+import { ChatServer, FlushPacing, Peer } from '../lib/server';
 
 function fakePeer(i: number, written: string[] = []): Peer & { closed: boolean } {
   const onClose: (() => void)[] = [];
@@ -70,4 +70,16 @@ test('a session that ends for a reason is logged with it', async (t) => {
   for (let i = 0; i < 20; i++) lines.next('spam');
   await new Promise<void>((resolve) => peer.onClose(resolve));
   t.deepEqual(logs, ['connected 10.0.0.7:1007', 'disconnected 10.0.0.7:1007 (kicked: flooding)']);
+});
+
+test('flush pacing: every turn while flushes are cheap; after a flush of T ms, the next waits until T ms have passed', (t) => {
+  const pacing = new FlushPacing();
+  t.is(pacing.wait(0), 0, 'nothing flushed yet: at the end of this turn');
+  pacing.flushed(100, 100.4); // 0.4 ms: cheap
+  t.is(pacing.wait(100.5), 0, 'a cheap flush does not hold the next one back');
+  pacing.flushed(200, 225); // 25 ms: a write to thousands of sockets
+  t.is(pacing.wait(225), 25, 'right after: waits as long as the flush took');
+  t.is(pacing.wait(240), 10, 'asked later: only the rest of that time');
+  t.is(pacing.wait(250), 0, 'once as much time has passed as the flush took: at once');
+  t.is(pacing.wait(300), 0);
 });
