@@ -11,4 +11,6 @@ ulimit -n "$want" 2>/dev/null || true
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10200 ]; then
   echo "bench:compare: open-files limit is $(ulimit -n); connect C=10000 needs about 10200 per process (raise the hard limit: ulimit -Hn, /etc/security/limits.conf)" >&2
 fi
+# rx-im is measured as `npm start` runs it: compiled.
+npx tsc -p tsconfig.build.json
 exec node -r ts-node/register/transpile-only bench/compare.ts "$@"
