@@ -2,8 +2,9 @@
 /**
  * The floor for the `private` scenario: the protocol's private-message path and nothing else
  * (no RxJS, no limits, no sanitising, no idle kick, no send-queue bound, names never checked),
- * with the same write batching as rx-im. Not a server to run: a yardstick for what Node itself
- * costs per message on this machine, so that rx-im's figures can be read against it.
+ * its writes batched per event-loop turn as rx-im's are (without rx-im's pacing). Not a server
+ * to run: a yardstick for what Node itself costs per message on this machine, so that rx-im's
+ * figures can be read against it.
  *
  *     node -r ts-node/register/transpile-only bench/floor-relay.ts PORT
  *     npm run bench -- private -c 1000 -m 100000 --duration 8 --port PORT --pid PID

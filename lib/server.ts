@@ -96,10 +96,13 @@ function encode(line: string): Buffer {
  * the next one waits until T ms have passed. Under load a turn can be short (libuv accepts one
  * connection per turn since 1.45, so a crowd arriving would cost a write to every socket per
  * newcomer): batches then grow instead of syscalls, and a line waits at most as long as the
- * last flush took.
+ * last flush took, and never more than `maxWaitMs` (a pause of the whole process during a flush,
+ * a GC or the OS, must not hold the next one back as long).
  */
 export class FlushPacing {
   private nextAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly maxWaitMs = 50) {}
 
   /** A flush ran from `started` to `ended` (ms). */
   flushed(started: number, ended: number): void {
@@ -108,7 +111,7 @@ export class FlushPacing {
 
   /** How long a flush asked for at `now` waits, in whole ms: 0 means this turn's end. */
   wait(now: number): number {
-    return Math.max(0, Math.floor(this.nextAt - now));
+    return Math.min(this.maxWaitMs, Math.max(0, Math.floor(this.nextAt - now)));
   }
 }
 
@@ -149,7 +152,12 @@ export function socketPeer(socket: net.Socket, maxLineBytes: number, lingerMs = 
     const bytes = pendingBytes;
     pendingBytes = 0;
     if (batch.length === 0 || socket.destroyed || socket.writableEnded) return;
-    socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
+    try {
+      socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
+    } catch {
+      // A socket that cannot take a write is broken: it goes, the others' flushes go on.
+      socket.destroy();
+    }
   };
   // Errors can come after the session has ended (a reset while our last lines flush): an
   // 'error' with no listener would crash the process, and 'close' follows it anyway.

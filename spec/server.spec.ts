@@ -45,7 +45,7 @@ test('close(): everyone gets the notice; no leave is broadcast to those still co
   t.is(server.hub.size, 0);
 });
 
-test('refuses connections past maxConnections and per IP, with the notice', (t) => {
+test('refuses connections past maxConnections and per IP, with the notice', async (t) => {
   const server = new ChatServer({ lang: 'en', maxConnections: 2, maxConnectionsPerIp: 1 });
   const a = fakePeer(1);
   const sameIp = { ...fakePeer(1), addr: '10.0.0.1:2000' };
@@ -59,6 +59,7 @@ test('refuses connections past maxConnections and per IP, with the notice', (t) 
   server.accept(fakePeer(3, third));
   t.deepEqual(third, ['The server is full, try again later\n']);
   t.is(server.connections, 2);
+  await server.close(0); // its sessions' idle timers would hold the worker for a minute
 });
 
 test('a session that ends for a reason is logged with it', async (t) => {
@@ -82,4 +83,6 @@ test('flush pacing: every turn while flushes are cheap; after a flush of T ms, t
   t.is(pacing.wait(240), 10, 'asked later: only the rest of that time');
   t.is(pacing.wait(250), 0, 'once as much time has passed as the flush took: at once');
   t.is(pacing.wait(300), 0);
+  pacing.flushed(400, 600); // the process was paused mid-flush for 200 ms
+  t.is(pacing.wait(600), 50, 'never more than maxWaitMs (50 by default)');
 });
