@@ -1,10 +1,16 @@
 /**
  * The hub: who is online (presence) and the broadcast every session subscribes to.
  * `Hub` is the seam between sessions and the place presence lives: `MemoryHub` keeps it in
- * this process; a Redis-backed hub can replace it without the session changing, which is
- * why every operation that may need a round trip can answer later: with an Observable.
+ * this process; a Redis-backed hub (`lib/redis/`) can replace it without the session changing.
+ *
+ * One rule for every operation's answer:
+ * - a question (`join`, `rename`, `list`, `whisper`) answers with an `Answer<T>`: the value
+ *   itself when this node knows it now, an Observable of it when it has to ask another process;
+ * - an effect nobody waits for (`say`, `leave`) returns nothing: what follows from it reaches
+ *   the sessions through `events$`, and a shared hub finishes it in the background;
+ * - `close()` is the edge's teardown and returns a Promise, as Node's `server.close` does.
  */
-import { Observable, Subject, Subscriber, defer, firstValueFrom, isObservable, of } from 'rxjs';
+import { Observable, Subject, Subscriber, firstValueFrom, isObservable } from 'rxjs';
 import { Event, nameKey } from './protocol';
 
 export interface Presence {
@@ -35,9 +41,9 @@ export interface Hub {
   /** The private messages addressed to one member. Subscribe before joining. */
   inbox(id: string): Observable<Event>;
   /** Puts a member online under its address as name and announces it to everyone. */
-  join(member: { readonly id: string; readonly addr: string }): Observable<Presence>;
+  join(member: { readonly id: string; readonly addr: string }): Answer<Presence>;
   /** Takes a member offline and announces it, once: leaving twice is a no-op. */
-  leave(id: string): Observable<void>;
+  leave(id: string): void;
   /** Claims a name, atomically: check and take are one step. */
   rename(id: string, name: string): Answer<RenameResult>;
   /** Everyone online, in the order they joined. */
@@ -177,20 +183,15 @@ export class MemoryHub implements Hub {
     return this.inboxes.inbox(id);
   }
 
-  join(member: { readonly id: string; readonly addr: string }): Observable<Presence> {
-    return defer(() => {
-      const presence = this.presence.add(member.id, member.addr);
-      this.broadcast.next({ kind: 'online', addr: presence.addr, name: presence.name });
-      return of(presence);
-    });
+  join(member: { readonly id: string; readonly addr: string }): Presence {
+    const presence = this.presence.add(member.id, member.addr);
+    this.broadcast.next({ kind: 'online', addr: presence.addr, name: presence.name });
+    return presence;
   }
 
-  leave(id: string): Observable<void> {
-    return defer(() => {
-      const presence = this.presence.remove(id);
-      if (presence) this.broadcast.next({ kind: 'offline', addr: presence.addr, name: presence.name });
-      return of(undefined);
-    });
+  leave(id: string): void {
+    const presence = this.presence.remove(id);
+    if (presence) this.broadcast.next({ kind: 'offline', addr: presence.addr, name: presence.name });
   }
 
   rename(id: string, name: string): RenameResult {

@@ -3,7 +3,8 @@
  * is whole (so a character split across chunks survives), accepts CRLF, and never keeps
  * more than `maxLineBytes` of one line in memory.
  */
-import { Observable, OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { operate } from './operate';
 
 /** Emitted in place of a line that passed the limit; the line itself was discarded. */
 export const TOO_LONG = Symbol('line too long');
@@ -25,8 +26,7 @@ const CR = 0x0d;
  */
 export function splitLines(maxLineBytes: number): OperatorFunction<Uint8Array, Framed> {
   if (!(maxLineBytes > 0)) throw new RangeError(`maxLineBytes must be positive, got ${maxLineBytes}`);
-  return (source) =>
-    new Observable<Framed>((subscriber) => {
+  return operate<Uint8Array, Framed>((subscriber) => {
       let parts: Buffer[] = [];
       let pending = 0; // bytes held in `parts`
       let discarding = false; // inside an over-long line: drop until the next LF
@@ -48,7 +48,7 @@ export function splitLines(maxLineBytes: number): OperatorFunction<Uint8Array, F
         subscriber.next(line.toString('utf8', 0, length));
       };
 
-      return source.subscribe({
+      return {
         next(chunk) {
           const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           let start = 0;
@@ -79,13 +79,10 @@ export function splitLines(maxLineBytes: number): OperatorFunction<Uint8Array, F
             start = lf + 1;
           }
         },
-        error(err) {
-          subscriber.error(err);
-        },
         complete() {
           if (!discarding && pending > 0) emitLine(Buffer.alloc(0));
           subscriber.complete();
         },
-      });
+      };
     });
 }

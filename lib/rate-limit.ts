@@ -2,7 +2,8 @@
  * Flood control as an operator: a token bucket per connection, in the scheduler's time
  * (so tests run it in virtual time).
  */
-import { Observable, OperatorFunction, SchedulerLike, asyncScheduler } from 'rxjs';
+import { OperatorFunction, SchedulerLike, asyncScheduler } from 'rxjs';
+import { operate } from './operate';
 
 /** Emitted once when a client starts losing lines to the limit (one notice per burst). */
 export const RATE_LIMITED = Symbol('rate limited');
@@ -37,12 +38,11 @@ export function rateLimit<T>(options: RateLimitOptions): OperatorFunction<T, T |
   const scheduler = options.scheduler ?? asyncScheduler;
   const dropsBeforeKick = options.dropsBeforeKick ?? burst * 10;
   const perMs = perSecond / 1000;
-  return (source) =>
-    new Observable<T | RateSignal>((subscriber) => {
+  return operate<T, T | RateSignal>((subscriber) => {
       let tokens = burst;
       let last = scheduler.now();
       let drops = 0; // in the current burst of abuse
-      return source.subscribe({
+      return {
         next(value) {
           const now = scheduler.now();
           tokens = Math.min(burst, tokens + (now - last) * perMs);
@@ -60,8 +60,6 @@ export function rateLimit<T>(options: RateLimitOptions): OperatorFunction<T, T |
             subscriber.complete();
           }
         },
-        error: (err) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      });
+      };
     });
 }

@@ -2,8 +2,10 @@
  * One user's session, as a pure function of its input lines: commands become effects on the
  * hub and lines back to the user; the hub's broadcast and the user's inbox flow out too. The
  * output completes when the user should be disconnected; a `Close` value before the end says
- * why, when the server (not the user) ends it.
+ * why, when the server (not the user) ends it. It is redux-observable's epic
+ * `(action$, deps) => Observable`, with the hub as `deps`.
  */
+import { randomUUID } from 'node:crypto';
 import {
   Observable,
   ObservableInput,
@@ -12,20 +14,21 @@ import {
   asyncScheduler,
   concat,
   concatMap,
+  connect,
   defer,
   finalize,
-  ignoreElements,
   isObservable,
   map,
   merge,
   mergeMap,
-  share,
+  of,
   takeUntil,
   tap,
 } from 'rxjs';
 import { Answer, Hub } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
+import { Line } from './outbox';
 import { Command, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
 import { Texts } from './texts';
@@ -34,16 +37,24 @@ export type CloseReason = 'idle' | 'flood' | 'sendq' | 'shutdown';
 export interface Close {
   readonly close: CloseReason;
 }
-/** What a session emits: a line for its user (without `\n`), or why the server ends it. */
-export type Output = string | Close;
+/**
+ * What a session emits: a line for its user alone (a string, without `\n`), a line shared with
+ * other recipients (a `Line`, encoded once for all), or why the server ends the session.
+ */
+export type Output = string | Line | Close;
 
 export interface SessionOptions {
   readonly hub: Hub;
   readonly texts: Texts;
   /** The user's remote address, `ip:port`: its first name and its tag in `[addr]name:`. */
   readonly addr: string;
-  /** Unique per connection; defaults to a process-wide counter. */
+  /** Unique per connection on the hub; a random UUID by default (the server numbers its own). */
   readonly id?: string;
+  /**
+   * The hub's events rendered for everyone, shared by the sessions of a server (render once,
+   * see lib/outbox.ts); by default this session renders them for itself.
+   */
+  readonly broadcast$?: Observable<Line | string>;
   /** Silence, in ms, after which the user is kicked. */
   readonly idleMs: number;
   /** The limit the framing enforced, quoted in the notice for an over-long line. */
@@ -55,29 +66,13 @@ export interface SessionOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-let sessions = 0;
-
 /** The lines for a hub's answer: at once when it answered at once, else when it answers. */
 function replies<T>(answer: Answer<T>, lines: (value: T) => Output[]): ObservableInput<Output> {
   return isObservable(answer) ? answer.pipe(mergeMap(lines)) : lines(answer);
 }
 
-// The broadcast rendered once per event for all the sessions of a hub that share a language,
-// instead of once per recipient: the hot path is one line per user online.
-const rendered = new WeakMap<Hub, Map<Texts, Observable<string>>>();
-function broadcastLines(hub: Hub, t: Texts): Observable<string> {
-  let byTexts = rendered.get(hub);
-  if (!byTexts) rendered.set(hub, (byTexts = new Map()));
-  let lines$ = byTexts.get(t);
-  if (!lines$) {
-    lines$ = hub.events$.pipe(
-      map((event) => renderEvent(event, t)),
-      share(),
-    );
-    byTexts.set(t, lines$);
-  }
-  return lines$;
-}
+/** The first thing a session does, ahead of its user's commands in the same queue. */
+const JOIN = Symbol('join');
 
 /**
  * ```
@@ -88,13 +83,16 @@ function broadcastLines(hub: Hub, t: Texts): Observable<string> {
 export function session(lines$: Observable<Framed>, options: SessionOptions): Observable<Output> {
   return defer(() => {
     const { hub, texts: t, addr } = options;
-    const id = options.id ?? `s${++sessions}`;
+    const id = options.id ?? randomUUID();
     const scheduler = options.scheduler ?? asyncScheduler;
+    const rate = options.rateLimit ?? 0;
 
     // A command's replies: an array when they are known now, an Observable when the hub
-    // answers later. concatMap keeps them in the order the commands came.
-    const handle = (command: Command | RateSignal): ObservableInput<Output> => {
-      if (command === RATE_LIMITED) return [t.rateLimited(options.rateLimit ?? 0)];
+    // answers later. concatMap keeps them in the order the commands came, the join first:
+    // lines that arrive while a shared hub is still taking the join wait in its queue.
+    const handle = (command: Command | RateSignal | typeof JOIN): ObservableInput<Output> => {
+      if (command === JOIN) return replies(hub.join({ id, addr }), () => []);
+      if (command === RATE_LIMITED) return [t.rateLimited(rate)];
       if (command === FLOODING) return [t.floodKick, { close: 'flood' }];
       switch (command.kind) {
         case 'say':
@@ -116,37 +114,47 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
       }
     };
 
-    const activity = new Subject<void>();
-    // Fires once, when the session is over: its user left (input ended) or was kicked.
-    const over = new Subject<void>();
-    const end = () => over.next();
+    // Fires once, when the session is over: its user left (input ended), flooded, or was
+    // kicked. A Subject because two of the session's own branches end it while the others
+    // (broadcast, inbox) must end with them; a notifier built from those branches would
+    // subscribe them (and so join) before the broadcast, and the newcomer would miss its own
+    // join line. It lives in this closure only, like redux-observable's Subjects live in its
+    // middleware and never in an epic.
+    const over$ = new Subject<void>();
+    const end = () => over$.next();
 
-    const kick$ = activity.pipe(
-      idle(options.idleMs, scheduler),
-      mergeMap((): Output[] => [t.kicked, { close: 'idle' }]),
-      tap({ complete: end }),
-    );
-    const replies$ = concat(
-      hub.join({ id, addr }).pipe(ignoreElements()),
-      lines$.pipe(
-        tap(() => activity.next()),
-        parseCommands(),
-        rateLimit({ perSecond: options.rateLimit ?? 0, burst: options.rateBurst ?? Math.max(1, 2 * (options.rateLimit ?? 0)), scheduler }),
-        concatMap(handle),
+    // The user's own branch: the idle kick and the commands' replies, both from the input.
+    // The input is subscribed at once (`connect`), before the join answers, so that a
+    // transport that does not pause (a WebSocket) loses nothing said during the join.
+    const own$ = lines$.pipe(
+      connect((input$) =>
+        merge(
+          input$.pipe(
+            idle(options.idleMs, scheduler),
+            mergeMap((): Output[] => [t.kicked, { close: 'idle' }]),
+            tap({ complete: end }),
+          ),
+          concat(
+            of(JOIN),
+            input$.pipe(
+              parseCommands(),
+              rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler }),
+            ),
+          ).pipe(concatMap(handle), tap({ complete: end })),
+        ),
       ),
-    ).pipe(tap({ complete: end }));
+    );
 
     // One flat merge, one takeUntil: a broadcast passes as few operators as possible on its way
     // to each recipient (it is the hot path: once per line per user online). The broadcast and
     // the inbox are subscribed before the join, so that the newcomer sees its own join line.
     return merge(
-      kick$,
-      broadcastLines(hub, t),
+      options.broadcast$ ?? hub.events$.pipe(map((event) => renderEvent(event, t))),
       hub.inbox(id).pipe(map((event) => renderEvent(event, t))),
-      replies$,
+      own$,
     ).pipe(
-      takeUntil(over),
-      finalize(() => hub.leave(id).subscribe()),
+      takeUntil(over$),
+      finalize(() => hub.leave(id)),
     );
   });
 }

@@ -28,3 +28,17 @@ test('close signals pass through regardless of the queue', (t) => {
     expectObservable(output).toBe('-a|', { a: { close: 'idle' } });
   });
 });
+
+test('an exception thrown while measuring the queue reaches the subscriber as an error, not the process', (t) => {
+  marbles(t).run(({ cold, expectObservable, expectSubscriptions }) => {
+    const source = cold('-a-b-|', { a: 'x', b: 'y' });
+    const output = source.pipe(
+      boundSendQueue(() => {
+        throw new Error('socket gone');
+      }, 6),
+    );
+    expectObservable(output).toBe('-#', undefined, new Error('socket gone'));
+    // The source is torn down with it, as RxJS's own operators do.
+    expectSubscriptions(source.subscriptions).toBe('^!');
+  });
+});

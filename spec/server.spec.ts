@@ -2,7 +2,8 @@
 import test from 'ava';
 import { NEVER, Subject } from 'rxjs';
 import { Event } from '../lib/protocol';
-import { ChatServer, FlushPacing, Peer } from '../lib/server';
+import { FlushPacing } from '../lib/outbox';
+import { ChatServer, Peer } from '../lib/server';
 
 function fakePeer(i: number, written: string[] = []): Peer & { closed: boolean } {
   const onClose: (() => void)[] = [];
@@ -85,4 +86,36 @@ test('flush pacing: every turn while flushes are cheap; after a flush of T ms, t
   t.is(pacing.wait(300), 0);
   pacing.flushed(400, 600); // the process was paused mid-flush for 200 ms
   t.is(pacing.wait(600), 50, 'never more than maxWaitMs (50 by default)');
+});
+
+test('two servers in one process share no batching, rendering or numbering', async (t) => {
+  const { MemoryHub } = await import('../lib/hub');
+  // One hub, two servers in two languages: each renders the hub's events in its own texts.
+  const hub = new MemoryHub();
+  const zh = new ChatServer({ hub, lang: 'zh' });
+  const en = new ChatServer({ hub, lang: 'en' });
+  t.not(zh.outbox, en.outbox);
+  t.not(zh.broadcast$, en.broadcast$);
+  const zhLines: string[] = [];
+  const enLines: string[] = [];
+  const a = fakePeer(1, zhLines);
+  const b = fakePeer(2, enLines);
+  // Each peer flushes through its own server's outbox, as the transports do.
+  let zhFlushes = 0;
+  let enFlushes = 0;
+  zh.outbox.later(() => zhFlushes++);
+  en.outbox.later(() => enFlushes++);
+  zh.accept(a);
+  en.accept(b);
+  t.deepEqual(zhLines, ['[10.0.0.1:1001]10.0.0.1:1001:已上线\n', '[10.0.0.2:1002]10.0.0.2:1002:已上线\n']);
+  t.deepEqual(enLines, ['[10.0.0.2:1002]10.0.0.2:1002:is online\n']);
+  zh.outbox.flushAll();
+  t.is(zhFlushes, 1);
+  t.is(enFlushes, 0, "flushing one server's outbox leaves the other's alone");
+  en.outbox.flushAll();
+  t.is(enFlushes, 1);
+  // Session ids are numbered per server, yet unique on the shared hub's members.
+  t.is(hub.size, 2);
+  await zh.close(0);
+  await en.close(0);
 });

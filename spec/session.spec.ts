@@ -1,5 +1,5 @@
 import test from 'ava';
-import { Observable } from 'rxjs';
+import { Observable, map, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { MemoryHub } from '../lib/hub';
 import { Framed, TOO_LONG } from '../lib/lines';
@@ -199,6 +199,22 @@ test('the English catalogue gives every text in English', (t) => {
       r: 'Invalid name: it must not contain whitespace',
       t: 'zed: no such user',
       x: 'Bad private message format, use "to|alice|hello alice..."',
+    });
+  });
+});
+
+test('lines sent while a slow hub is still taking the join are kept and answered after it, in order', (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ hot, expectObservable }) => {
+    const hub = new MemoryHub();
+    // A shared hub (Redis) answers the join later: here 5 ms later, in virtual time.
+    const slow = Object.create(hub) as MemoryHub;
+    slow.join = (member) => timer(5).pipe(map(() => hub.join(member)));
+    const lines$ = hot('-w-x|', { w: 'who', x: 'hi' });
+    expectObservable(session(lines$, { hub: slow, texts: en, addr: A, id: A, idleMs: 60_000, maxLineBytes: 16, scheduler })).toBe('-----(jwx|)', {
+      j: `[${A}]${A}:is online`,
+      w: `[${A}]${A}:online...`,
+      x: `[${A}]${A}:hi`,
     });
   });
 });

@@ -71,7 +71,7 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     // Without a listener, a socket error (e.g. an oversized frame) would be thrown; the
     // peer's stream reports it to the chat, which logs it and drops the peer.
     ws.on('error', () => {});
-    chat.accept(webSocketPeer(ws, request, options.maxLineBytes));
+    chat.accept(webSocketPeer(ws, request, { maxLineBytes: options.maxLineBytes, outbox: chat.outbox }));
   });
   // The WebSocketServer re-emits the HTTP server's errors; the listen promise reports them.
   wss.on('error', () => {});

@@ -1,12 +1,14 @@
 /**
  * A WebSocket as a `Peer`: one text frame is one protocol line each way, so a browser joins
- * the same sessions, limits and idle kick as a TCP client through `ChatServer.accept`.
+ * the same sessions, limits and idle kick as a TCP client through `ChatServer.accept`. Like
+ * the TCP peer, its frames leave when the server's `Outbox` flushes the turn (write-ahead).
  */
 import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
 import { Framed, splitLines } from '../lines';
-import { Peer, formatAddress } from '../server';
+import type { Outbox } from '../outbox';
+import { Peer, formatAddress } from '../peer';
 
 const NEWLINE = Buffer.from('\n');
 
@@ -21,7 +23,14 @@ function toBuffer(data: RawData): Buffer {
  * frame becomes one line (or several, when it holds `\n`), CRLF and invalid UTF-8 are treated
  * as over TCP, and a frame over the line limit becomes `TOO_LONG` (the usual notice).
  */
-export function webSocketPeer(ws: WebSocket, request: IncomingMessage, maxLineBytes: number): Peer {
+export interface WebSocketPeerOptions {
+  readonly maxLineBytes: number;
+  /** The server's outbox: the peer's frames leave with its flush. */
+  readonly outbox: Outbox;
+}
+
+export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: WebSocketPeerOptions): Peer {
+  const { maxLineBytes, outbox } = options;
   const ip = request.socket.remoteAddress ?? '?';
   const addr = formatAddress(ip, request.socket.remotePort ?? 0);
   const frames$ = new Observable<Buffer>((subscriber) => {
@@ -38,19 +47,29 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, maxLineBy
     };
   });
   const lines$: Observable<Framed> = frames$.pipe(splitLines(maxLineBytes));
+  // This turn's lines, one frame each, sent when the outbox flushes.
+  let pending: Buffer[] = [];
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    if (ws.readyState !== ws.OPEN) return;
+    // The server hands over encoded lines with their `\n`, shared by every recipient: a frame
+    // is a view of one without the `\n`, sent as text (no decoding, no copy per peer).
+    for (const data of batch) ws.send(data.subarray(0, data.length - 1), { binary: false });
+  };
   return {
     addr,
     ip,
     lines$,
     write(data) {
       if (ws.readyState !== ws.OPEN) return;
-      // The server hands over one encoded line with its `\n`, shared by every recipient: the
-      // frame is a view of it without the `\n`, sent as text (no decoding, no copy per peer).
-      ws.send(data.subarray(0, data.length - 1), { binary: false });
+      if (pending.push(data) === 1) outbox.later(flush);
     },
     // What ws holds plus what its socket has not handed to the kernel: the SendQ bound's measure.
     queued: () => ws.bufferedAmount,
     end: () => {
+      outbox.flushAll();
+      flush();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
     },
     destroy: () => ws.terminate(),

@@ -1,0 +1,85 @@
+/**
+ * Render once, encode once, write once per turn: the server's output path, in one place.
+ *
+ * - Render once: the server renders each hub event to one `Line` shared by all its recipients
+ *   (`ChatServer.broadcast$`), not a string per recipient.
+ * - Encode once: a `Line` keeps its bytes, made the first time a recipient needs them; every
+ *   other recipient gets the same Buffer.
+ * - Write once per turn: a peer queues what it is given and asks its server's `Outbox` to flush
+ *   it; the outbox flushes every such peer together, once per turn of the event loop (paced, see
+ *   `FlushPacing`), so lines from every message read in one turn leave in one write per socket.
+ *   Just before it flushes it runs `beforeFlush`: the message log commits the turn's events
+ *   there, so nothing reaches a socket that the log does not hold (write-ahead).
+ *
+ * Each `ChatServer` has its own outbox: two servers in one process share no queue or pacing.
+ */
+
+/** One line for the wire (without its `\n`), encoded once however many peers it goes to. */
+export class Line {
+  private bytes: Buffer | undefined;
+
+  constructor(readonly text: string) {}
+
+  /** The UTF-8 bytes with the `\n`, made once. */
+  get encoded(): Buffer {
+    return (this.bytes ??= Buffer.from(this.text + '\n', 'utf8'));
+  }
+}
+
+/**
+ * When to flush. Every turn of the event loop, while flushing is cheap; but flushing may take
+ * at most half of the server's time: after a flush that took T ms, the next one waits until T ms
+ * have passed. Under load a turn can be short (libuv accepts one connection per turn since 1.45,
+ * so a crowd arriving would cost a write to every socket per newcomer): batches then grow instead
+ * of syscalls, and a line waits at most as long as the last flush took, and never more than
+ * `maxWaitMs` (a pause of the whole process during a flush, a GC or the OS, must not hold the next
+ * one back as long). Measured: connect C=5000 went from 3,943 of 5,000 joined in 60 s to all in
+ * 16-22 s; server CPU per million lines 6.5 -> 1.8 s.
+ */
+export class FlushPacing {
+  private nextAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly maxWaitMs = 50) {}
+
+  /** A flush ran from `started` to `ended` (ms). */
+  flushed(started: number, ended: number): void {
+    this.nextAt = ended + (ended - started);
+  }
+
+  /** How long a flush asked for at `now` waits, in whole ms: 0 means this turn's end. */
+  wait(now: number): number {
+    return Math.min(this.maxWaitMs, Math.max(0, Math.floor(this.nextAt - now)));
+  }
+}
+
+/** A server's pending flushes: one per peer that was written to since the last flush. */
+export class Outbox {
+  private flushes: (() => void)[] = [];
+  private readonly pacing: FlushPacing;
+
+  /** `beforeFlush` runs once before each flush (the log's commit); it must not throw. */
+  constructor(
+    private readonly beforeFlush: () => void = () => {},
+    maxWaitMs = 50,
+  ) {
+    this.pacing = new FlushPacing(maxWaitMs);
+  }
+
+  /** Runs `flush` with this turn's (or the paced) flush: a peer asks once per batch. */
+  later(flush: () => void): void {
+    if (this.flushes.push(flush) !== 1) return;
+    const wait = this.pacing.wait(performance.now());
+    if (wait > 0) setTimeout(this.flushAll, wait);
+    else setImmediate(this.flushAll);
+  }
+
+  /** Flushes everything pending now (the timer already set finds nothing left). */
+  readonly flushAll = (): void => {
+    const started = performance.now();
+    const now = this.flushes;
+    this.flushes = [];
+    this.beforeFlush();
+    for (const flush of now) flush();
+    this.pacing.flushed(started, performance.now());
+  };
+}

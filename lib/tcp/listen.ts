@@ -1,0 +1,48 @@
+/** The TCP listener: accepted sockets become peers of a `ChatServer`. */
+import * as net from 'node:net';
+import type { Outbox } from '../outbox';
+import type { Peer } from '../peer';
+import { socketPeer } from './peer';
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** Stops accepting; resolves once the listening socket is closed. */
+  close(): Promise<void>;
+}
+
+export interface TcpOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly maxLineBytes: number;
+  readonly outbox: Outbox;
+}
+
+/** Listens; resolves with the address actually bound, rejects with the listen error (EADDRINUSE...). */
+export function listenTcp(accept: (peer: Peer) => void, options: TcpOptions, log: (line: string) => void): Promise<Listener> {
+  const tcp = net.createServer((socket) => {
+    // Reset before we got to it: no address, nobody to announce.
+    if (socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    accept(socketPeer(socket, { maxLineBytes: options.maxLineBytes, outbox: options.outbox }));
+  });
+  return new Promise((resolve, reject) => {
+    tcp.once('error', reject);
+    // A crowd connecting at once overflows Node's default backlog (511): the kernel drops
+    // their SYNs and they retry seconds later.
+    tcp.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
+      tcp.off('error', reject);
+      tcp.on('error', (err) => log(`server error: ${err.message}`));
+      const bound = tcp.address() as net.AddressInfo;
+      resolve({
+        host: bound.address,
+        port: bound.port,
+        close: () => new Promise<void>((done) => tcp.close(() => done())),
+      });
+    });
+  });
+}

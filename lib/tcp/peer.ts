@@ -1,0 +1,70 @@
+/**
+ * A TCP (or TLS) socket as a `Peer`: its bytes framed into lines, its writes batched into one
+ * socket write per turn by the server's `Outbox`, its end lingering for a client that never
+ * closes its side.
+ */
+import type * as net from 'node:net';
+import { splitLines } from '../lines';
+import type { Outbox } from '../outbox';
+import { Peer, formatAddress } from '../peer';
+import { socketBytes } from '../socket';
+
+export interface SocketPeerOptions {
+  readonly maxLineBytes: number;
+  /** The server's outbox: the peer's lines leave with its flush. */
+  readonly outbox: Outbox;
+  /** After `end()`, a client that keeps its side open is destroyed this much later. */
+  readonly lingerMs?: number;
+}
+
+export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer {
+  const { outbox, lingerMs = 1000 } = options;
+  const ip = socket.remoteAddress ?? '?';
+  const addr = formatAddress(ip, socket.remotePort ?? 0);
+  // This turn's lines, handed to the socket as one write when the outbox flushes: one stream
+  // write and one syscall per socket per turn, however many lines.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = () => {
+    const batch = pending;
+    pending = [];
+    const bytes = pendingBytes;
+    pendingBytes = 0;
+    if (batch.length === 0 || socket.destroyed || socket.writableEnded) return;
+    try {
+      socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
+    } catch {
+      // A socket that cannot take a write is broken: it goes, the others' flushes go on.
+      socket.destroy();
+    }
+  };
+  // Errors can come after the session has ended (a reset while our last lines flush): an
+  // 'error' with no listener would crash the process, and 'close' follows it anyway.
+  socket.on('error', () => {});
+  return {
+    addr,
+    ip,
+    lines$: socketBytes(socket).pipe(splitLines(options.maxLineBytes)),
+    write(data) {
+      if (socket.destroyed || socket.writableEnded) return;
+      if (pending.push(data) === 1) outbox.later(flush);
+      pendingBytes += data.length;
+    },
+    // What the kernel has refused so far: this turn's batch is not offered to it yet, so a
+    // reader is never cut off for one large reply (a `who` in a big room).
+    queued: () => socket.writableLength,
+    end: () => {
+      if (socket.destroyed) return;
+      // Through the outbox: the log commits first, even for a last line.
+      outbox.flushAll();
+      flush();
+      socket.end();
+      setTimeout(() => socket.destroy(), lingerMs).unref();
+    },
+    destroy: () => socket.destroy(),
+    onClose: (callback) => {
+      if (socket.closed) queueMicrotask(callback);
+      else socket.once('close', callback);
+    },
+  };
+}
