@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** rx-im-server: flags -> ChatServer; logs to stderr; exit codes; signals. */
 import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
-import { RedisHub } from '../lib/redis-hub';
+import { RedisHub } from '../lib/redis/hub';
 import { ChatServer, DEFAULTS } from '../lib/server';
 import { startWeb, WebHandle } from '../lib/web';
 

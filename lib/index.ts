@@ -12,4 +12,4 @@ export { formatAddress, type Peer } from './peer';
 export { Line, Outbox } from './outbox';
 export { socketPeer } from './tcp/peer';
 export { listenTcp } from './tcp/listen';
-export { RedisHub, type RedisHubOptions } from './redis-hub';
+export { RedisHub, type RedisHubOptions } from './redis/hub';

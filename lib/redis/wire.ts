@@ -3,7 +3,7 @@
  * another process is data, so a malformed one is dropped, never trusted or thrown.
  */
 import { Presence } from '../hub';
-import { Event, sanitize } from '../protocol';
+import { Event, nameKey, sanitize } from '../protocol';
 
 /**
  * On `p:events`: an event and the node it comes from (a node delivers its own events
@@ -62,6 +62,16 @@ export function decodeLetter(json: string): Letter | undefined {
 
 export function encodeEnvelope(origin: string, event: Event | { readonly kind: 'rename'; readonly addr: string; readonly name: string }): string {
   return JSON.stringify({ o: origin, e: event });
+}
+
+/** A member's id across nodes, `NODE/ID`: its field in `p:members` and what LIST returns as its id. */
+export function globalId(node: string, id: string): string {
+  return `${node}/${id}`;
+}
+
+/** A member's record in `p:members`, as `decodeList` reads it back. */
+export function encodeRecord(node: string, p: Presence): string {
+  return JSON.stringify({ a: p.addr, n: p.name, k: nameKey(p.name), node });
 }
 
 /** The LIST script's reply (gid, record JSON, gid, record JSON, ...) as presences; bad records are skipped. */

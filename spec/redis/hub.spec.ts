@@ -5,10 +5,9 @@
  */
 import anyTest, { ExecutionContext, TestFn } from 'ava';
 import { Redis } from 'ioredis';
-import { firstValueFrom } from 'rxjs';
 import { answerOf } from '../../lib/hub';
 import { Event } from '../../lib/protocol';
-import { RedisHub, RedisHubOptions } from '../../lib/redis-hub';
+import { RedisHub, RedisHubOptions } from '../../lib/redis/hub';
 import { JOIN } from '../../lib/redis/scripts';
 import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
 import { Recorder } from './recorder';
@@ -47,8 +46,8 @@ it(title('a broadcast reaches every node exactly once, in the order its sender s
   const onA = new Recorder(a.events$);
   const onB = new Recorder(b.events$);
   const onC = new Recorder(c.events$);
-  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
   for (const text of sent) {
     a.say('x', `${text}`);
@@ -72,11 +71,11 @@ it(title("a member's join, lines, rename and leave reach another node in the ord
   const onB = new Recorder(b.events$);
   const addr = '10.0.0.1:1';
   // Nothing awaited between the steps but what a session awaits (join, rename): lines are fire-and-forget.
-  await firstValueFrom(a.join({ id: 'x', addr }));
+  await answerOf(a.join({ id: 'x', addr }));
   for (let i = 0; i < 50; i++) a.say('x', `before ${i}`);
   t.is(await answerOf(a.rename('x', 'xavier')), 'ok');
   for (let i = 0; i < 50; i++) a.say('x', `after ${i}`);
-  await firstValueFrom(a.leave('x'));
+  a.leave('x');
   await onB.until((v) => v.some((e) => e.kind === 'offline'));
   t.deepEqual(onB.values, [
     { kind: 'online', addr, name: addr },
@@ -89,9 +88,9 @@ it(title("a member's join, lines, rename and leave reach another node in the ord
 it(title('who lists the members of every node, in join order; a leave is announced on the other nodes once'), async (t) => {
   const [a, b] = await cluster(t, 2);
   const onB = new Recorder(b.events$);
-  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
-  await firstValueFrom(a.join({ id: 'z', addr: '10.0.0.1:3' }));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await answerOf(a.join({ id: 'z', addr: '10.0.0.1:3' }));
   t.is((await answerOf(a.rename('z', 'zoe'))), 'ok');
   const fromA = (await answerOf(a.list())).map((p) => p.name);
   const fromB = (await answerOf(b.list())).map((p) => p.name);
@@ -100,8 +99,8 @@ it(title('who lists the members of every node, in join order; a leave is announc
   t.is(a.size, 2);
   t.is(b.size, 1);
 
-  await firstValueFrom(a.leave('z'));
-  await firstValueFrom(a.leave('z')); // twice: a no-op
+  a.leave('z');
+  a.leave('z'); // twice: a no-op
   await onB.until((v) => v.some((e) => e.kind === 'offline'));
   t.deepEqual((await answerOf(b.list())).map((p) => p.name), ['10.0.0.1:1', '10.0.0.2:2']);
   // The name is free again, across nodes.
@@ -114,8 +113,8 @@ it(title('who lists the members of every node, in join order; a leave is announc
 
 it(title('two nodes racing for one name: exactly one wins, every time'), async (t) => {
   const [a, b] = await cluster(t, 2);
-  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   for (let round = 0; round < 30; round++) {
     const [ra, rb] = await Promise.all([answerOf(a.rename('x', `Name${round}`)), answerOf(b.rename('y', `name${round}`))]);
     t.deepEqual([ra, rb].sort(), ['ok', 'taken'], `round ${round}`);
@@ -131,8 +130,8 @@ it(title('private messages are routed to the node holding the name, both ways; u
   const inboxX = new Recorder(a.inbox('x'));
   const inboxY = new Recorder(b.inbox('y'));
   t.teardown(() => (inboxX.stop(), inboxY.stop()));
-  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   t.is(await answerOf(a.rename('x', 'alice')), 'ok');
   t.is(await answerOf(b.rename('y', 'bob')), 'ok');
   t.true(await answerOf(a.whisper('x', 'BOB', 'hi|bob')));
@@ -153,7 +152,7 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
   // the hub's own scripts on a raw connection whose lease is never renewed.
   const raw = new Redis(t.context.redis.url);
   t.teardown(() => raw.disconnect());
-  const prefix = (a as unknown as { prefix: string }).prefix; // the cluster's prefix; private, read for the test
+  const prefix = a.prefix;
   // Lease first: a node listed without one is dead, and the live nodes reap on every beat.
   await raw.set(`${prefix}:alive:ghost`, '1', 'PX', nodeTimeoutMs);
   await raw.sadd(`${prefix}:nodes`, 'ghost');
@@ -162,7 +161,7 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
     const event = JSON.stringify({ o: 'ghost', e: { kind: 'online', addr: `10.9.9.9:${id}`, name } });
     await JOIN.run(raw, [prefix, 'ghost', `ghost/${id}`, record, name, event]);
   }
-  await firstValueFrom(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   t.is(await answerOf(a.rename('x', 'casper')), 'taken', 'the ghost holds the name while its lease runs');
   const started = Date.now();
   for (const recorder of recorders) {
@@ -208,7 +207,7 @@ it(title('a node just linked waits one node timeout before reaping: the others m
 it(title('a node that closes announces its remaining users offline to the others'), async (t) => {
   const [a, b] = await cluster(t, 2);
   const onA = new Recorder(a.events$);
-  await firstValueFrom(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await b.close();
   await onA.until((v) => v.some((e) => e.kind === 'offline'));
   t.deepEqual(onA.values, [
