@@ -4,7 +4,10 @@
  */
 import { OperatorFunction, map } from 'rxjs';
 import { Framed, TOO_LONG } from './lines';
-import { NameProblem, Texts } from './texts';
+import { Texts } from './texts';
+
+// The name rules live in their own file; the protocol's users find them here as before.
+export { MAX_NAME_CHARS, nameKey, nameProblem } from './names';
 
 export type Command =
   | { readonly kind: 'say'; readonly text: string }
@@ -12,8 +15,6 @@ export type Command =
   | { readonly kind: 'rename'; readonly name: string }
   | { readonly kind: 'to'; readonly name: string; readonly text: string }
   | { readonly kind: 'invalid'; readonly reason: 'privateFormat' | 'tooLong' };
-
-export const MAX_NAME_CHARS = 32;
 
 // C0 controls, DEL and C1 controls: never relayed raw (ESC starts terminal escape sequences).
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
@@ -78,26 +79,6 @@ export function formatCommand(command: Exclude<Command, { kind: 'invalid' }>): s
     case 'to':
       return `to|${command.name}|${command.text}`;
   }
-}
-
-// `127.0.0.1:5000`, `[::1]:5000`, `::ffff:1.2.3.4:5000`: what default names look like.
-const ADDRESS_LIKE = /^(\[[0-9a-f:.]*\]|[0-9a-f:.]*[.:][0-9a-f:.]*):[0-9]+$/i;
-
-/** Why a name cannot be taken, or undefined when it can. */
-export function nameProblem(name: string): NameProblem | undefined {
-  const chars = [...name].length;
-  if (chars < 1 || chars > MAX_NAME_CHARS) return 'length';
-  if (name.includes('|')) return 'bar';
-  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]/.test(name)) return 'control';
-  if (/\s/u.test(name)) return 'space';
-  // Compared in compatibility form: `１２７.０.０.１:５０００` is an address too.
-  if (ADDRESS_LIKE.test(name.normalize('NFKC'))) return 'address';
-  return undefined;
-}
-
-/** The key under which a name is unique: `Alice`, `alice` and `ＡＬＩＣＥ` are one name. */
-export function nameKey(name: string): string {
-  return name.normalize('NFKC').toLowerCase();
 }
 
 /** What the hub carries to sessions. */

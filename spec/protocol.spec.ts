@@ -82,11 +82,15 @@ test('name rules: length, |, whitespace, control characters, address look-alikes
   t.is(nameProblem('[::1]:5000'), 'address');
   t.is(nameProblem('1.2.3.4:80'), 'address');
   t.is(nameProblem('bob:42'), undefined);
+  t.is(nameProblem('alice\u2060'), 'control');
+  t.is(nameProblem('127.0.0.1\u22365000'), 'address');
 });
 
-test('nameKey folds case and Unicode width', (t) => {
+test('nameKey folds case, Unicode width and look-alikes (spec/names.spec.ts has the rest)', (t) => {
   t.is(nameKey('Alice'), nameKey('alice'));
   t.is(nameKey('ＡＬＩＣＥ'), nameKey('alice'));
+  t.is(nameKey('\u0430lice'), nameKey('alice'), 'Cyrillic а');
+  t.is(nameKey('ΑΣ'), nameKey('ασ'));
   t.not(nameKey('alice'), nameKey('alicia'));
 });
 
