@@ -52,8 +52,8 @@ export class RedisHub implements Hub {
   readonly nodeId: string;
   /** Of every key and channel: the chat this node is part of. */
   readonly prefix: string;
-  private readonly broadcast = new Subject<Event>();
-  readonly events$ = this.broadcast.asObservable();
+  private readonly broadcast$ = new Subject<Event>();
+  readonly events$ = this.broadcast$.asObservable();
   // Local truth: this node's members (by id, in join order) and the names they hold.
   private readonly local = new LocalPresence();
   private readonly inboxes = new Inboxes();
@@ -80,11 +80,11 @@ export class RedisHub implements Hub {
       },
       {
         resync: () => this.reconcile.resync(),
-        notice: (state) => this.broadcast.next({ kind: 'cluster', state }),
+        notice: (state) => this.broadcast$.next({ kind: 'cluster', state }),
         message: (channel, message) => this.receive(channel, message),
       },
     );
-    this.reconcile = new Reconciler(this.link, this.local, this.inboxes, (event) => this.broadcast.next(event));
+    this.reconcile = new Reconciler(this.link, this.local, this.inboxes, (event) => this.broadcast$.next(event));
   }
 
   /** Connects and registers this node; rejects when Redis cannot be reached (the hub stays usable, degraded). */
@@ -120,17 +120,24 @@ export class RedisHub implements Hub {
     const show = (): Presence => {
       if (this.local.has(member.id)) {
         this.shown.add(member.id);
-        this.broadcast.next(event);
+        this.broadcast$.next(event);
       }
       return presence;
     };
     if (!this.link.linked) return show();
-    const joined = JOIN.run(this.link.cmd, [this.prefix, this.nodeId, globalId(this.nodeId, member.id), encodeRecord(this.nodeId, presence), nameKey(presence.name), encodeEnvelope(this.nodeId, event)]).then(
+    const joined = JOIN.run(this.link.cmd, [
+      this.prefix,
+      this.nodeId,
+      globalId(this.nodeId, member.id),
+      encodeRecord(this.nodeId, presence),
+      nameKey(presence.name),
+      encodeEnvelope(this.nodeId, event),
+    ]).then(
       () => {
         this.reconcile.announce(presence);
         return show();
       },
-      (err: Error) => {
+      (err: unknown) => {
         this.link.trouble(err);
         return show();
       },
@@ -144,11 +151,11 @@ export class RedisHub implements Hub {
     this.reconcile.changed();
     const event: Event = { kind: 'offline', addr: presence.addr, name: presence.name };
     // Gone before its join was shown (its session ended while Redis was asked): no leave either.
-    if (this.shown.delete(id)) this.broadcast.next(event);
+    if (this.shown.delete(id)) this.broadcast$.next(event);
     if (!this.link.linked) return;
     LEAVE.run(this.link.cmd, [this.prefix, this.nodeId, globalId(this.nodeId, id), encodeEnvelope(this.nodeId, event)]).then(
       () => this.reconcile.withdraw(id),
-      (err: Error) => this.link.trouble(err),
+      (err: unknown) => this.link.trouble(err),
     );
   }
 
@@ -164,7 +171,7 @@ export class RedisHub implements Hub {
         return this.renameHere(id, name);
       }),
       // Redis went away mid-claim: decide here, as when not linked; the re-sync settles it.
-      catchError((err: Error) => {
+      catchError((err: unknown) => {
         this.link.trouble(err);
         return of(this.renameHere(id, name));
       }),
@@ -175,7 +182,7 @@ export class RedisHub implements Hub {
     if (!this.link.linked) return this.local.list();
     return defer(() => from(LIST.run(this.link.cmd, [this.prefix]))).pipe(
       map((reply) => (Array.isArray(reply) ? decodeList(reply) : this.local.list())),
-      catchError((err: Error) => {
+      catchError((err: unknown) => {
         this.link.trouble(err);
         return of(this.local.list());
       }),
@@ -186,8 +193,8 @@ export class RedisHub implements Hub {
     const presence = this.local.get(id);
     if (!presence) return;
     const event: Event = { kind: 'say', addr: presence.addr, name: presence.name, text };
-    this.broadcast.next(event);
-    if (this.link.linked) this.link.cmd.publish(this.link.eventsChannel, encodeEnvelope(this.nodeId, event)).catch((err: Error) => this.link.trouble(err));
+    this.broadcast$.next(event);
+    if (this.link.linked) this.link.cmd.publish(this.link.eventsChannel, encodeEnvelope(this.nodeId, event)).catch((err: unknown) => this.link.trouble(err));
   }
 
   whisper(fromId: string, toName: string, text: string): Answer<boolean> {
@@ -198,7 +205,7 @@ export class RedisHub implements Hub {
     if (!this.link.linked) return false;
     return defer(() => from(WHISPER.run(this.link.cmd, [this.prefix, nameKey(toName), sender.name, text]))).pipe(
       map((receivers) => Number(receivers) > 0),
-      catchError((err: Error) => {
+      catchError((err: unknown) => {
         this.link.trouble(err);
         return of(false);
       }),
@@ -213,7 +220,7 @@ export class RedisHub implements Hub {
   async close(): Promise<void> {
     if (this.link.current === 'closed') return;
     this.reconcile.stop();
-    this.broadcast.complete();
+    this.broadcast$.complete();
     await this.link.close();
   }
 
@@ -231,7 +238,7 @@ export class RedisHub implements Hub {
       const envelope = decodeEnvelope(message);
       if (!envelope || envelope.o === this.nodeId) return;
       const event = this.reconcile.heard(envelope);
-      if (event) this.broadcast.next(event);
+      if (event) this.broadcast$.next(event);
     } else if (channel === this.link.inboxChannel) {
       const letter = decodeLetter(message);
       const mine = `${this.nodeId}/`;

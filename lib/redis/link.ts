@@ -4,23 +4,23 @@
  * node shares the chat with the others (`linked`) or serves its own users alone (every other
  * state). Every change of state happens in `on()`, which is this table:
  *
- * | state      | event                                     | next       | what happens                                         |
- * |------------|-------------------------------------------|------------|------------------------------------------------------|
- * | connecting | both connections ready                    | syncing    | subscribe, load the scripts, reconcile (`resync`)     |
- * | degraded   | both connections ready                    | syncing    | the same                                             |
- * | linked     | heartbeat: the cluster forgot this node   | syncing    | the same; users are not told                         |
- * | syncing    | reconciled, both connections still ready  | linked     | users told who came and went; "restored" if they had |
- * |            |                                           |            | been told "degraded"; no reaping for one lease       |
- * | syncing    | failed, or a connection lost              | connecting | if it came from connecting (users were told nothing) |
- * |            |                                           | degraded   | otherwise; "degraded" told if it came from linked;    |
- * |            |                                           |            | connections still up: reconnect, to try again        |
- * | linked     | a connection lost, or a command timed out | degraded   | users told "degraded"; on a timeout, reconnect        |
- * | any        | close()                                   | closed     | if it was linked: our users announced offline        |
+ * | state      | event                                     | next       | what happens                                       |
+ * |------------|-------------------------------------------|------------|----------------------------------------------------|
+ * | connecting | both connections ready                    | syncing    | subscribe, load the scripts, reconcile (`resync`)  |
+ * | degraded   | both connections ready                    | syncing    | the same                                           |
+ * | linked     | heartbeat: the cluster forgot this node   | syncing    | the same; users are not told                       |
+ * | syncing    | reconciled, both connections still ready  | linked     | users told who came and went; "restored" if they   |
+ * |            |                                           |            | had been told "degraded"; no reaping for a lease   |
+ * | syncing    | failed, or a connection lost              | connecting | if it came from connecting (users told nothing)    |
+ * |            |                                           | degraded   | otherwise; "degraded" told if it came from linked; |
+ * |            |                                           |            | failed with both still up: reconnect, to try again |
+ * | linked     | a connection lost, or a command timed out | degraded   | users told "degraded"; on a timeout, reconnect     |
+ * | any        | close()                                   | closed     | if it was linked: our users announced offline      |
  *
  * A sync that a lost connection cut short is superseded: its result is ignored, and the next
  * one starts when it has finished (one reconciliation at a time).
  */
-import { Redis } from 'ioredis';
+import { Redis, RedisOptions } from 'ioredis';
 import { SchedulerLike, Subscription, firstValueFrom, from, interval, race, timer } from 'rxjs';
 import { HEARTBEAT, REAP, SCRIPTS } from './scripts';
 
@@ -70,6 +70,8 @@ export interface LinkOptions {
   readonly commandTimeoutMs: number;
   readonly scheduler: SchedulerLike;
   readonly log: (line: string) => void;
+  /** Opens a connection (not yet connected); ioredis by default, a fake in the link's spec. */
+  readonly open?: (url: string, options: RedisOptions) => Redis;
 }
 
 /** How long `close()` waits for Redis to take this node's farewell. */
@@ -116,16 +118,17 @@ export class Link {
       retryStrategy: () => options.reconnectMs,
       commandTimeout: options.commandTimeoutMs,
     };
-    this.cmd = new Redis(options.url, { ...connection, enableAutoPipelining: true });
-    this.sub = new Redis(options.url, connection);
+    const open = options.open ?? ((url: string, redisOptions: RedisOptions) => new Redis(url, redisOptions));
+    this.cmd = open(options.url, { ...connection, enableAutoPipelining: true });
+    this.sub = open(options.url, connection);
     for (const redis of [this.cmd, this.sub]) {
-      redis.on('error', (err: Error) => this.trouble(err));
+      redis.on('error', (err: unknown) => this.trouble(err));
       redis.on('ready', () => this.on({ kind: 'ready' }));
       redis.on('close', () => this.on({ kind: 'lost', why: 'connection closed', timedOut: false }));
     }
     this.sub.on('message', (channel: string, message: string) => this.hooks.message(channel, message));
     const beatMs = Math.max(1, Math.floor(this.leaseMs / 3));
-    this.heartbeat = interval(beatMs, this.scheduler).subscribe(() => void this.beat());
+    this.heartbeat = interval(beatMs, this.scheduler).subscribe({ next: () => void this.beat(), error: (err: unknown) => this.trouble(err) });
   }
 
   get current(): LinkState {
@@ -160,16 +163,17 @@ export class Link {
    * Redis hangs (a stopped process keeps its sockets open), and a connection no longer ready
    * means it is gone: either way the link is lost.
    */
-  trouble(err: Error): void {
+  trouble(err: unknown): void {
     if (this.state.name === 'closed') return;
+    const message = err instanceof Error ? err.message : String(err);
     if (!this.errorLogged) {
       this.errorLogged = true;
-      this.log(`redis: ${err.message}`);
+      this.log(`redis: ${message}`);
     }
     // Not linked: a sync in progress finds out by itself; otherwise a 'ready' will come.
     if (this.state.name !== 'linked') return;
-    if (err.message === 'Command timed out') this.on({ kind: 'lost', why: 'Redis is not answering', timedOut: true });
-    else if (!this.up()) this.on({ kind: 'lost', why: err.message, timedOut: false });
+    if (message === 'Command timed out') this.on({ kind: 'lost', why: 'Redis is not answering', timedOut: true });
+    else if (!this.up()) this.on({ kind: 'lost', why: message, timedOut: false });
   }
 
   /**
@@ -212,7 +216,9 @@ export class Link {
         this.state = { name: 'linked', reapFrom: this.scheduler.now() + this.leaseMs };
         this.errorLogged = false;
         event.resynced.catchUp(event.sync.from === 'connecting');
-        this.log(`redis: ${event.sync.from === 'connecting' ? 'linked' : 'link restored, presence re-synchronised'} as node ${this.nodeId} (${event.resynced.summary})`);
+        this.log(
+          `redis: ${event.sync.from === 'connecting' ? 'linked' : 'link restored, presence re-synchronised'} as node ${this.nodeId} (${event.resynced.summary})`,
+        );
         if (event.sync.from === 'degraded') this.hooks.notice('restored');
         return;
       case 'failed':
@@ -261,8 +267,8 @@ export class Link {
         await Promise.all(SCRIPTS.map((script) => script.load(this.cmd)));
         this.on({ kind: 'synced', sync, resynced: await this.hooks.resync() });
       } catch (err) {
-        this.trouble(err as Error);
-        this.on({ kind: 'failed', sync, why: (err as Error).message });
+        this.trouble(err);
+        this.on({ kind: 'failed', sync, why: err instanceof Error ? err.message : String(err) });
       }
     })();
   }
@@ -281,7 +287,7 @@ export class Link {
       const reaped = Number(await REAP.run(this.cmd, [this.prefix]));
       if (reaped > 0) this.log(`redis: declared ${reaped} silent node(s) dead; their users were announced offline`);
     } catch (err) {
-      this.trouble(err as Error);
+      this.trouble(err);
     }
   }
 

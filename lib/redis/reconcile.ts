@@ -100,7 +100,9 @@ export class Reconciler {
         prefix,
         nodeId,
         leaseMs,
-        JSON.stringify(here.map((p) => ({ g: globalId(nodeId, p.id), a: p.addr, n: p.name, k: nameKey(p.name), ak: nameKey(p.addr), ann: this.announced.has(p.id) }))),
+        JSON.stringify(
+          here.map((p) => ({ g: globalId(nodeId, p.id), a: p.addr, n: p.name, k: nameKey(p.name), ak: nameKey(p.addr), ann: this.announced.has(p.id) })),
+        ),
         JSON.stringify(departed.map((p) => ({ g: globalId(nodeId, p.id), a: p.addr, n: p.name }))),
       ]);
       for (const p of departed) this.announced.delete(p.id);
@@ -132,9 +134,7 @@ export class Reconciler {
    */
   private catchUp(everyone: readonly Presence[], nodes: readonly string[], first: boolean, settle: boolean): void {
     const mine = `${this.link.nodeId}/`;
-    const now = new Map(
-      everyone.filter((p) => !p.id.startsWith(mine)).map((p) => [p.addr, { name: p.name, node: p.id.slice(0, p.id.indexOf('/')) }] as const),
-    );
+    const now = new Map(everyone.filter((p) => !p.id.startsWith(mine)).map((p) => [p.addr, { name: p.name, node: p.id.slice(0, p.id.indexOf('/')) }] as const));
     const live = new Set(nodes);
     const unsure = new Set<string>();
     for (const [addr, member] of this.remote) {
@@ -152,7 +152,10 @@ export class Reconciler {
     }
     if (unsure.size > 0) {
       this.settling?.unsubscribe();
-      this.settling = timer(this.link.leaseMs, this.link.scheduler).subscribe(() => void this.settle([...unsure]));
+      this.settling = timer(this.link.leaseMs, this.link.scheduler).subscribe({
+        next: () => void this.settle([...unsure]),
+        error: (err: unknown) => this.link.trouble(err),
+      });
     }
   }
 
@@ -164,7 +167,7 @@ export class Reconciler {
       const [list, registered] = Array.isArray(reply) ? (reply as unknown[]) : [];
       if (this.link.linked && Array.isArray(list) && Array.isArray(registered)) this.catchUp(decodeList(list), strings(registered), false, true);
     } catch (err) {
-      this.link.trouble(err as Error);
+      this.link.trouble(err);
     }
   }
 

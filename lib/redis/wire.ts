@@ -10,9 +10,7 @@ import { Event, nameKey, sanitize } from '../protocol';
  * locally). A rename travels here too, for the other nodes' view of who is where, but is no
  * event for users (the protocol does not announce renames).
  */
-export type Envelope =
-  | { readonly o: string; readonly e: Event }
-  | { readonly o: string; readonly renamed: { readonly addr: string; readonly name: string } };
+export type Envelope = { readonly o: string; readonly e: Event } | { readonly o: string; readonly renamed: { readonly addr: string; readonly name: string } };
 
 /** On `p:inbox:NODE`: a private message for one member of NODE. */
 export interface Letter {

@@ -5,6 +5,7 @@
  */
 import anyTest, { ExecutionContext, TestFn } from 'ava';
 import { Redis } from 'ioredis';
+import { isObservable } from 'rxjs';
 import { answerOf } from '../../lib/hub';
 import { Event } from '../../lib/protocol';
 import { RedisHub, RedisHubOptions } from '../../lib/redis/hub';
@@ -30,7 +31,14 @@ async function cluster(t: ExecutionContext<{ redis: RedisServer }>, n: number, o
   const prefix = `t${++prefixes}-${process.pid}`;
   const hubs: RedisHub[] = [];
   for (let i = 0; i < n; i++) {
-    const hub = new RedisHub({ url: t.context.redis.url, prefix, nodeId: `n${i}`, reconnectMs: 50, log: process.env.DEBUG_REDIS ? (l) => console.log(`n${i}: ${l}`) : undefined, ...options });
+    const hub = new RedisHub({
+      url: t.context.redis.url,
+      prefix,
+      nodeId: `n${i}`,
+      reconnectMs: 50,
+      log: process.env.DEBUG_REDIS ? (l) => console.log(`n${i}: ${l}`) : undefined,
+      ...options,
+    });
     t.teardown(() => hub.close());
     await hub.start();
     hubs.push(hub);
@@ -53,7 +61,11 @@ it(title('a broadcast reaches every node exactly once, in the order its sender s
     a.say('x', `${text}`);
     b.say('y', `${text}`);
   }
-  for (const [node, recorder] of [['a', onA], ['b', onB], ['c', onC]] as const) {
+  for (const [node, recorder] of [
+    ['a', onA],
+    ['b', onB],
+    ['c', onC],
+  ] as const) {
     await recorder.until((v) => says(v, '10.0.0.1:1').length >= 200 && says(v, '10.0.0.2:2').length >= 200, 5000, `all messages on ${node}`);
     t.deepEqual(says(recorder.values, '10.0.0.1:1'), sent, `${node}: x's messages once each, in order`);
     t.deepEqual(says(recorder.values, '10.0.0.2:2'), sent, `${node}: y's messages once each, in order`);
@@ -91,7 +103,7 @@ it(title('who lists the members of every node, in join order; a leave is announc
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await answerOf(a.join({ id: 'z', addr: '10.0.0.1:3' }));
-  t.is((await answerOf(a.rename('z', 'zoe'))), 'ok');
+  t.is(await answerOf(a.rename('z', 'zoe')), 'ok');
   const fromA = (await answerOf(a.list())).map((p) => p.name);
   const fromB = (await answerOf(b.list())).map((p) => p.name);
   t.deepEqual(fromA, ['10.0.0.1:1', '10.0.0.2:2', 'zoe']);
@@ -102,7 +114,10 @@ it(title('who lists the members of every node, in join order; a leave is announc
   a.leave('z');
   a.leave('z'); // twice: a no-op
   await onB.until((v) => v.some((e) => e.kind === 'offline'));
-  t.deepEqual((await answerOf(b.list())).map((p) => p.name), ['10.0.0.1:1', '10.0.0.2:2']);
+  t.deepEqual(
+    (await answerOf(b.list())).map((p) => p.name),
+    ['10.0.0.1:1', '10.0.0.2:2'],
+  );
   // The name is free again, across nodes.
   t.is(await answerOf(b.rename('y', 'ZOE')), 'ok');
   t.deepEqual(
@@ -156,7 +171,10 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
   // Lease first: a node listed without one is dead, and the live nodes reap on every beat.
   await raw.set(`${prefix}:alive:ghost`, '1', 'PX', nodeTimeoutMs);
   await raw.sadd(`${prefix}:nodes`, 'ghost');
-  for (const [id, name] of [['g1', 'casper'], ['g2', 'slimer']]) {
+  for (const [id, name] of [
+    ['g1', 'casper'],
+    ['g2', 'slimer'],
+  ]) {
     const record = JSON.stringify({ a: `10.9.9.9:${id}`, n: name, k: name, node: 'ghost' });
     const event = JSON.stringify({ o: 'ghost', e: { kind: 'online', addr: `10.9.9.9:${id}`, name } });
     await JOIN.run(raw, [prefix, 'ghost', `ghost/${id}`, record, name, event]);
@@ -181,7 +199,10 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
     );
   }
   t.is(await answerOf(a.rename('x', 'casper')), 'ok', 'the name was freed');
-  t.deepEqual((await answerOf(c.list())).map((p) => p.name), ['casper']);
+  t.deepEqual(
+    (await answerOf(c.list())).map((p) => p.name),
+    ['casper'],
+  );
 });
 
 it(title('a node just linked waits one node timeout before reaping: the others may still be re-registering'), async (t) => {
@@ -208,7 +229,13 @@ it(title('a node that closes announces its remaining users offline to the others
   const [a, b] = await cluster(t, 2);
   const onA = new Recorder(a.events$);
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
-  await b.close();
+  let completed = false;
+  const watching = b.events$.subscribe({ complete: () => (completed = true) });
+  t.teardown(() => watching.unsubscribe());
+  const closing = b.close();
+  t.true(completed, "its own events$ completes at once: its users' leaves during a shutdown are not broadcast to each other");
+  t.is(b.linkState, 'closed');
+  await closing;
   await onA.until((v) => v.some((e) => e.kind === 'offline'));
   t.deepEqual(onA.values, [
     { kind: 'online', addr: '10.0.0.2:2', name: '10.0.0.2:2' },
@@ -216,6 +243,36 @@ it(title('a node that closes announces its remaining users offline to the others
   ]);
   t.deepEqual(await answerOf(a.list()), []);
 });
+
+it(
+  title('join answers with the presence itself when not linked, with an Observable when Redis is asked; either way it takes effect at the call'),
+  async (t) => {
+    const [a, b] = await cluster(t, 2);
+    const onB = new Recorder(b.events$);
+    const joined$ = a.join({ id: 'x', addr: '10.0.0.1:1' });
+    t.true(isObservable(joined$), 'linked: an Observable of the JOIN script');
+    // Nobody subscribed to that answer, and the join happened all the same.
+    await onB.until((v) => v.some((e) => e.kind === 'online'), 3000, "x's join on b");
+    t.deepEqual(await answerOf(joined$), { id: 'x', addr: '10.0.0.1:1', name: '10.0.0.1:1' });
+    t.deepEqual(
+      (await answerOf(b.list())).map((p) => p.id),
+      ['n0/x'],
+    );
+
+    const alone = new RedisHub({ url: t.context.redis.url, prefix: `alone-${process.pid}`, reconnectMs: 50 }); // never started
+    t.teardown(() => alone.close());
+    const onAlone = new Recorder(alone.events$);
+    t.is(alone.linkState, 'connecting');
+    t.deepEqual(alone.join({ id: 'y', addr: '10.0.0.2:2' }), { id: 'y', addr: '10.0.0.2:2', name: '10.0.0.2:2' }, 'not linked: the value itself');
+    t.deepEqual(onAlone.values, [{ kind: 'online', addr: '10.0.0.2:2', name: '10.0.0.2:2' }], 'announced here at once');
+    alone.leave('y');
+    t.deepEqual(
+      onAlone.values.map((e) => e.kind),
+      ['online', 'offline'],
+      'leave: done here at once',
+    );
+  },
+);
 
 it(title('start() rejects when Redis cannot be reached, and close() then ends cleanly'), async (t) => {
   const redis = await startRedis();

@@ -36,7 +36,11 @@ const of = (kind: Event['kind']) => (v: readonly Event[]) => v.filter((e) => e.k
 const names = async (hub: RedisHub) => (await answerOf(hub.list())).map((p) => p.name).sort();
 
 it(title('Redis restarted mid-chat: local chat goes on, then presence is re-synchronised'), async (t) => {
-  const { redis, hubs: [a, b], logs } = await setup(t, 2);
+  const {
+    redis,
+    hubs: [a, b],
+    logs,
+  } = await setup(t, 2);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await answerOf(b.join({ id: 'z', addr: '10.0.0.2:3' }));
@@ -48,7 +52,10 @@ it(title('Redis restarted mid-chat: local chat goes on, then presence is re-sync
   await onA.until(has('degraded'), 3000, 'the degraded notice on a');
   await onB.until(has('degraded'), 3000, 'the degraded notice on b');
   t.false(a.clustered);
-  t.true(logs.some((l) => l.startsWith('n0: redis: link lost')), logs.join('\n'));
+  t.true(
+    logs.some((l) => l.startsWith('n0: redis: link lost')),
+    logs.join('\n'),
+  );
 
   // Degraded: each node serves its own users.
   a.say('x', 'still here');
@@ -78,11 +85,18 @@ it(title('Redis restarted mid-chat: local chat goes on, then presence is re-sync
   await onB.until((v) => of('say')(v).length === 1);
   t.deepEqual(of('say')(onB.values), [{ kind: 'say', addr: '10.0.0.1:1', name: 'ann', text: 'after' }]);
   // a saw w's join locally (during the outage) and nobody from b joined: no other join line.
-  t.deepEqual(of('online')(onA.values), [{ kind: 'online', addr: '10.0.0.1:4', name: '10.0.0.1:4' }], `no one is announced twice: ${JSON.stringify(onA.values)}`);
+  t.deepEqual(
+    of('online')(onA.values),
+    [{ kind: 'online', addr: '10.0.0.1:4', name: '10.0.0.1:4' }],
+    `no one is announced twice: ${JSON.stringify(onA.values)}`,
+  );
 });
 
 it(title('a name taken on two nodes during an outage stays with one; the other is told and gets its address back'), async (t) => {
-  const { redis, hubs: [a, b] } = await setup(t, 2);
+  const {
+    redis,
+    hubs: [a, b],
+  } = await setup(t, 2);
   const inboxX = new Recorder(a.inbox('x'));
   const inboxY = new Recorder(b.inbox('y'));
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
@@ -106,7 +120,10 @@ it(title('a name taken on two nodes during an outage stays with one; the other i
 });
 
 it(title('a dropped connection with Redis intact: re-linked without announcing anyone twice'), async (t) => {
-  const { redis, hubs: [a, b] } = await setup(t, 2);
+  const {
+    redis,
+    hubs: [a, b],
+  } = await setup(t, 2);
   const onB = new Recorder(b.events$);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await onB.until((v) => of('online')(v).length === 1);
@@ -124,7 +141,10 @@ it(title('a dropped connection with Redis intact: re-linked without announcing a
 
 it(title('a node that died while Redis was down: after Redis returns, its users are announced gone, once, a lease later'), async (t) => {
   const nodeTimeoutMs = 600;
-  const { redis, hubs: [a, b, c] } = await setup(t, 3, nodeTimeoutMs);
+  const {
+    redis,
+    hubs: [a, b, c],
+  } = await setup(t, 3, nodeTimeoutMs);
   await answerOf(c.join({ id: 'v', addr: '10.0.0.3:1' }));
   const onA = new Recorder(a.events$);
   const onB = new Recorder(b.events$);
@@ -146,7 +166,10 @@ it(title('a node that died while Redis was down: after Redis returns, its users 
 });
 
 it(title('a node the others declared dead while it was alive (paused) re-registers and announces its users again'), async (t) => {
-  const { redis, hubs: [a, b] } = await setup(t, 2);
+  const {
+    redis,
+    hubs: [a, b],
+  } = await setup(t, 2);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   t.is(await answerOf(a.rename('x', 'xena')), 'ok');
   const onB = new Recorder(b.events$);
@@ -184,7 +207,10 @@ it(title('a Redis that hangs (SIGSTOP): the node degrades instead of leaving com
   t.teardown(() => redis.resume());
   const paused = Date.now();
   // A command now gets an answer within the command timeout, from local state.
-  t.deepEqual((await answerOf(a.list())).map((p) => p.name), ['10.0.0.1:1']);
+  t.deepEqual(
+    (await answerOf(a.list())).map((p) => p.name),
+    ['10.0.0.1:1'],
+  );
   t.true(Date.now() - paused < 2000, `${Date.now() - paused} ms`);
   await onA.until(has('degraded'), 3000);
   await onB.until(has('degraded'), 3000, 'b degraded by its heartbeat');
@@ -199,4 +225,28 @@ it(title('a Redis that hangs (SIGSTOP): the node degrades instead of leaving com
   await onB.until((v) => of('say')(v).length === 1);
   await new Promise((resolve) => setTimeout(resolve, nodeTimeoutMs / 2)); // a's next heartbeats: nothing reaped
   t.deepEqual(of('offline')(onA.values), [], 'nobody was declared dead');
+});
+
+it(title('a re-sync that fails while both connections stay up is tried again (Redis refusing scripts for a while)'), async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const logs: string[] = [];
+  const a = new RedisHub({ url: redis.url, nodeId: 'n0', reconnectMs: 50, commandTimeoutMs: 300, log: (line) => logs.push(line) });
+  t.teardown(() => a.close());
+  await a.start();
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  const onA = new Recorder(a.events$);
+  const admin = new Redis(redis.url);
+  t.teardown(() => admin.disconnect());
+  // The pub/sub connection drops and comes straight back, but for 1.5 s Redis holds every
+  // write (scripts included): the re-sync times out with both connections up.
+  await admin.client('KILL', 'TYPE', 'pubsub');
+  const paused = Date.now();
+  await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE');
+  await onA.until(has('degraded'), 3000);
+  await onA.until(has('restored'), 6000, 'the link back once Redis takes writes again');
+  t.true(Date.now() - paused >= 1400, `restored ${Date.now() - paused} ms after the pause began`);
+  t.true(logs.includes('redis: Command timed out'), logs.join('\n'));
+  t.is(a.linkState, 'linked');
+  t.deepEqual(await names(a), ['10.0.0.1:1']);
 });

@@ -16,7 +16,16 @@ test('an envelope round-trips for each broadcast kind, and a rename is no user e
 });
 
 test('malformed messages are dropped; private messages and notices are not relayed as broadcasts', (t) => {
-  for (const bad of ['', 'null', '[]', '{"o":1}', '{"o":"n","e":{"kind":"say","addr":"a","name":"b"}}', '{"o":"n","e":{"kind":"private","addr":"a","name":"b","text":"x"}}', '{"o":"n","e":{"kind":"cluster","addr":"a","name":"b"}}', '{not json']) {
+  for (const bad of [
+    '',
+    'null',
+    '[]',
+    '{"o":1}',
+    '{"o":"n","e":{"kind":"say","addr":"a","name":"b"}}',
+    '{"o":"n","e":{"kind":"private","addr":"a","name":"b","text":"x"}}',
+    '{"o":"n","e":{"kind":"cluster","addr":"a","name":"b"}}',
+    '{not json',
+  ]) {
     t.is(decodeEnvelope(bad), undefined, bad);
   }
   t.is(decodeLetter('{"to":"n/1","from":"bob"}'), undefined);
@@ -40,5 +49,8 @@ test('a LIST reply becomes presences in order; broken records are skipped', (t) 
 test('the cluster notices render in both languages', (t) => {
   t.is(renderEvent({ kind: 'cluster', state: 'degraded' }, zh), '集群连接中断:暂时只能与本节点的用户聊天');
   t.is(renderEvent({ kind: 'cluster', state: 'restored' }, en), 'Cluster link restored');
-  t.is(renderEvent({ kind: 'nameLost', name: 'zed', addr: '1.2.3.4:5' }, en), 'zed was also taken elsewhere while the cluster was degraded: your name is 1.2.3.4:5 again');
+  t.is(
+    renderEvent({ kind: 'nameLost', name: 'zed', addr: '1.2.3.4:5' }, en),
+    'zed was also taken elsewhere while the cluster was degraded: your name is 1.2.3.4:5 again',
+  );
 });
