@@ -176,7 +176,9 @@ async function main(): Promise<void> {
   process.stdout.write(`median of ${o.runs} runs each\n`);
   process.stdout.write('| scenario | nodes | delivered / expected | seconds | delivered lines/s | all runs |\n|---|---|---|---|---|---|\n');
   for (const r of results) {
-    process.stdout.write(`| ${r.scenario} | ${r.nodes} | ${r.delivered} / ${r.expected} | ${r.seconds.toFixed(2)} | ${r.linesPerSecond} | ${r.all.join(', ')} |\n`);
+    process.stdout.write(
+      `| ${r.scenario} | ${r.nodes} | ${r.delivered} / ${r.expected} | ${r.seconds.toFixed(2)} | ${r.linesPerSecond} | ${r.all.join(', ')} |\n`,
+    );
   }
   process.stdout.write(JSON.stringify({ options: o, results }) + '\n');
 }

@@ -96,7 +96,9 @@ async function until(client: TcpClient, expected: string, timeoutMs = 3000): Pro
 }
 
 it(title('two nodes: cross-node broadcast in per-sender order, who, private messages both ways'), async (t) => {
-  const { nodes: [a, b] } = await startCluster(t, 2);
+  const {
+    nodes: [a, b],
+  } = await startCluster(t, 2);
   const alice = await join(t, a);
   const bob = await join(t, b);
   await until(alice, `[${bob.addr}]${bob.addr}:已上线`);
@@ -108,9 +110,13 @@ it(title('two nodes: cross-node broadcast in per-sender order, who, private mess
   const sent = Array.from({ length: 100 }, (_, i) => `line ${i}`);
   for (const text of sent) void bob.send(text);
   const onA = await until(alice, `[${bob.addr}]bob:line 99`);
-  t.deepEqual(onA, sent.slice(0, 99).map((text) => `[${bob.addr}]bob:${text}`), 'once each, in order, on the other node');
+  t.deepEqual(
+    onA,
+    sent.slice(0, 99).map((text) => `[${bob.addr}]bob:${text}`),
+    'once each, in order, on the other node',
+  );
   const onB = await until(bob, `[${bob.addr}]bob:line 99`);
-  t.is(onB.length, 99, 'and once each on the sender\'s own node');
+  t.is(onB.length, 99, "and once each on the sender's own node");
 
   for (const client of [alice, bob]) {
     t.deepEqual(await client.who(), [`[${alice.addr}]alice:在线...`, `[${bob.addr}]bob:在线...`]);
@@ -128,16 +134,22 @@ it(title('two nodes: cross-node broadcast in per-sender order, who, private mess
 });
 
 it(title('a rename race across nodes: exactly one wins'), async (t) => {
-  const { nodes: [a, b, c] } = await startCluster(t, 3);
+  const {
+    nodes: [a, b, c],
+  } = await startCluster(t, 3);
   const clients = [await join(t, a), await join(t, b), await join(t, c)];
   for (let round = 0; round < 5; round++) {
     const name = `racer${round}`;
     await Promise.all(clients.map((client, i) => client.send(`rename|${i === 1 ? name.toUpperCase() : name}`)));
-    const replies = await Promise.all(clients.map((client) => client.nextLine().then(async (line) => {
-      // Join lines of the others may come first.
-      while (line.endsWith(':已上线')) line = await client.nextLine();
-      return line;
-    })));
+    const replies = await Promise.all(
+      clients.map((client) =>
+        client.nextLine().then(async (line) => {
+          // Join lines of the others may come first.
+          while (line.endsWith(':已上线')) line = await client.nextLine();
+          return line;
+        }),
+      ),
+    );
     const won = replies.filter((line) => line.startsWith('您已更改用户名为:'));
     t.is(won.length, 1, `round ${round}: ${replies.join(' | ')}`);
     t.is(replies.filter((line) => line === '当前用户名已经被使用!').length, 2, `round ${round}`);
@@ -147,7 +159,9 @@ it(title('a rename race across nodes: exactly one wins'), async (t) => {
 });
 
 it(title('kill -9 of a node: its users are announced offline once on the other nodes, within the bound, and their names freed'), async (t) => {
-  const { nodes: [a, b, c] } = await startCluster(t, 3, NODE_TIMEOUT_S);
+  const {
+    nodes: [a, b, c],
+  } = await startCluster(t, 3, NODE_TIMEOUT_S);
   const alice = await join(t, a);
   const bob = await join(t, b);
   const carol = await join(t, c);
@@ -172,7 +186,10 @@ it(title('kill -9 of a node: its users are announced offline once on the other n
 });
 
 it(title('Redis restarted mid-chat: each node keeps chatting locally, then the cluster is whole again'), async (t) => {
-  const { redis, nodes: [a, b] } = await startCluster(t, 2);
+  const {
+    redis,
+    nodes: [a, b],
+  } = await startCluster(t, 2);
   const alice = await join(t, a);
   const bob = await join(t, b);
   await until(alice, `[${bob.addr}]${bob.addr}:已上线`);
@@ -186,7 +203,10 @@ it(title('Redis restarted mid-chat: each node keeps chatting locally, then the c
   await ann.send('local only');
   await until(alice, `[${ann.addr}]${ann.addr}:local only`);
   t.deepEqual(await alice.who(), [`[${alice.addr}]${alice.addr}:在线...`, `[${ann.addr}]${ann.addr}:在线...`]);
-  t.true(a.stderr.some((line) => line.includes('cluster degraded')), a.stderr.join('\n'));
+  t.true(
+    a.stderr.some((line) => line.includes('cluster degraded')),
+    a.stderr.join('\n'),
+  );
 
   await redis.restart();
   await until(alice, '集群连接已恢复', 5000);
@@ -201,11 +221,16 @@ it(title('Redis restarted mid-chat: each node keeps chatting locally, then the c
   const everyone = [alice, bob, ann].map((c) => `[${c.addr}]${c.addr}:在线...`).sort();
   t.deepEqual((await bob.who()).sort(), everyone);
   t.deepEqual((await alice.who()).sort(), everyone);
-  t.false([...a.stderr, ...b.stderr].some((line) => /unhandled|TypeError/i.test(line)), [...a.stderr, ...b.stderr].join('\n'));
+  t.false(
+    [...a.stderr, ...b.stderr].some((line) => /unhandled|TypeError/i.test(line)),
+    [...a.stderr, ...b.stderr].join('\n'),
+  );
 });
 
 it(title('a node shut down with SIGTERM: its users are announced offline on the others at once, and it exits 0'), async (t) => {
-  const { nodes: [a, b] } = await startCluster(t, 2);
+  const {
+    nodes: [a, b],
+  } = await startCluster(t, 2);
   const alice = await join(t, a);
   const bob = await join(t, b);
   await until(alice, `[${bob.addr}]${bob.addr}:已上线`);
