@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (flags.value.web) {
     const host = flags.value.server.host ?? DEFAULTS.host;
     try {
-      web = await startWeb(server, { host, port: flags.value.httpPort, maxLineBytes: flags.value.server.maxLineBytes ?? DEFAULTS.maxLineBytes });
+      web = await startWeb(server, { host, port: flags.value.httpPort, maxLineBytes: flags.value.server.maxLineBytes ?? DEFAULTS.maxLineBytes, origins: flags.value.webOrigins });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const where = `${host}:${flags.value.httpPort}`;

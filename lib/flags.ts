@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS, ServerOptions } from './server';
 import { isLang, Lang, LANGS } from './texts';
+import { parseWebOrigins } from './web';
 
 export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' };
 
@@ -55,6 +56,8 @@ export interface ServerConfig {
   readonly httpPort: number;
   /** False with --no-web: TCP only. */
   readonly web: boolean;
+  /** --web-origin: further origins the web chat is served under (a DNS name, a TLS proxy). */
+  readonly webOrigins?: readonly string[];
   /** redis://HOST:PORT to share presence and broadcast with other nodes; in memory when absent. */
   readonly redisUrl?: string;
   /** With --redis: a node silent on Redis this long is declared dead (its users offline, names freed). */
@@ -80,6 +83,7 @@ Options:
   --rate-burst N                lines a client may send at once before the rate applies (default ${DEFAULTS.rateBurst})
   --http-port PORT              port of the web chat (page and WebSocket), 0 for any free one (default ${DEFAULT_HTTP_PORT})
   --no-web                      no web chat: TCP only
+  --web-origin URL[,URL...]     other origins the web chat is reached by (a DNS name, a TLS proxy), e.g. https://chat.example.org
   --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
   --node-timeout SECONDS        with --redis: a node silent this long is declared dead, its users offline (default 6)
   -h, --help                    show this help
@@ -99,6 +103,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     'rate-burst': { type: 'string' },
     'http-port': { type: 'string' },
     'no-web': { type: 'boolean' },
+    'web-origin': { type: 'string' },
     redis: { type: 'string' },
     'node-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -157,6 +162,14 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
   if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) {
     return { ok: false, error: `--redis must be a URL like redis://127.0.0.1:6379, got '${redisUrl}'` };
   }
+  let webOrigins: string[] | undefined;
+  const rawOrigins = str('web-origin');
+  if (rawOrigins !== undefined) {
+    const parsedOrigins = parseWebOrigins(rawOrigins);
+    if (!Array.isArray(parsedOrigins)) return { ok: false, error: `--web-origin must be origins like https://chat.example.org, separated by commas; got '${parsedOrigins.bad}'` };
+    if (v['no-web']) return { ok: false, error: '--web-origin needs the web chat: drop --no-web' };
+    webOrigins = parsedOrigins;
+  }
   let nodeTimeoutMs: number | undefined;
   const nodeTimeout = str('node-timeout');
   if (nodeTimeout !== undefined) {
@@ -165,5 +178,5 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     if (redisUrl === undefined) return { ok: false, error: '--node-timeout needs --redis' };
     nodeTimeoutMs = ms;
   }
-  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], redisUrl, nodeTimeoutMs } };
+  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], ...(webOrigins ? { webOrigins } : {}), redisUrl, nodeTimeoutMs } };
 }

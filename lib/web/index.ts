@@ -18,6 +18,11 @@ export interface WebOptions {
   readonly maxLineBytes: number;
   /** Folder of the page's files; `web/` of this package by default. */
   readonly root?: string;
+  /**
+   * Further origins the page is served under (`--web-origin`), e.g. `https://chat.example.org`
+   * behind a proxy: their hosts may be named in `Host`, and pages from them may open a chat.
+   */
+  readonly origins?: readonly string[];
 }
 
 export interface WebHandle {
@@ -38,17 +43,102 @@ export function maxPayload(maxLineBytes: number): number {
   return 2 * maxLineBytes;
 }
 
+/** What a request says about where it was sent, and where it arrived. */
+export interface Arrival {
+  /** The `Host` header. */
+  readonly host: string | undefined;
+  /** The `Origin` header: browsers send it with every WebSocket; other tools usually do not. */
+  readonly origin: string | undefined;
+  /** The local end of the socket: the address and port the client actually reached. */
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+}
+
 /**
- * A page from another site must not open a chat connection in its visitor's name: a browser
- * always sends `Origin`, and it must be this server. Non-browser clients send none.
+ * The origins a page of this server can have, for a request that arrived on `localAddress`
+ * and `localPort`: that address (an IPv4-mapped one also as plain IPv4), `localhost`, over
+ * `http` (this server speaks no TLS), and the `--web-origin` list. Taking the socket's own
+ * address, rather than the listen address, also answers for `--host 0.0.0.0`: the client
+ * names the interface it reached.
  */
-export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (origin === undefined) return true;
+export function ownOrigins(localAddress: string | undefined, localPort: number | undefined, extra: readonly string[] = []): string[] {
+  const origins: string[] = [];
+  if (localPort !== undefined) {
+    const address = (localAddress ?? '').replace(/%.*$/, ''); // an IPv6 zone never appears in a URL
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    for (const a of [address, mapped?.[1], 'localhost']) {
+      if (!a) continue;
+      try {
+        origins.push(new URL(`http://${a.includes(':') ? `[${a}]` : a}:${localPort}`).origin);
+      } catch {
+        // not an address a URL can hold: no origin from it
+      }
+    }
+  }
+  return [...origins, ...extra];
+}
+
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[^\s:/?#@[\]\\]+)(?::(\d{1,5}))?$/i;
+
+/**
+ * Does `Host` name one of `origins`? A browser sends the name it resolved, so a page on
+ * `evil.example` that rebinds its name to this server's address still sends
+ * `Host: evil.example:PORT`. A Host without a port means the origin's default port.
+ */
+export function hostAllowed(host: string | undefined, origins: readonly string[]): boolean {
+  const match = host === undefined ? null : HOST_HEADER.exec(host);
+  if (!match) return false;
+  let hostname: string;
   try {
-    return host !== undefined && new URL(origin).host === host;
+    hostname = new URL(`http://${match[1]}`).hostname; // lower case, IPv6 in canonical form
   } catch {
     return false;
   }
+  return origins.some((origin) => {
+    const url = new URL(origin);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return url.hostname === hostname && (match[2] === undefined ? url.port === '' : String(Number(match[2])) === port);
+  });
+}
+
+/**
+ * A page elsewhere must not open a chat connection in its visitor's name, directly (its
+ * `Origin` is another site) or by DNS rebinding (its `Origin` and `Host` both name the
+ * attacker's domain, which resolves to this server). So `Host` must name this server, and
+ * `Origin`, when there is one, must be one of its origins exactly, scheme included. Tools that
+ * send no `Origin` (not a browser, so no visitor to act for) are accepted, as `nc` is.
+ */
+export function sameOrigin(arrival: Arrival, extraOrigins: readonly string[] = []): 'ok' | 'host' | 'origin' {
+  const origins = ownOrigins(arrival.localAddress, arrival.localPort, extraOrigins);
+  if (!hostAllowed(arrival.host, origins)) return 'host';
+  if (arrival.origin === undefined) return 'ok';
+  try {
+    return origins.includes(new URL(arrival.origin).origin) ? 'ok' : 'origin';
+  } catch {
+    return 'origin'; // `null` (a sandboxed frame, a file) or garbage
+  }
+}
+
+function arrivalOf(req: http.IncomingMessage): Arrival {
+  const origin = req.headers.origin;
+  return { host: req.headers.host, origin: origin === '' ? undefined : origin, localAddress: req.socket.localAddress, localPort: req.socket.localPort };
+}
+
+/** A comma-separated list of origins (`https://chat.example.org`) in their canonical form, or the first item that is not one. */
+export function parseWebOrigins(raw: string): string[] | { readonly bad: string } {
+  const origins: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim())) {
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    const bare = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+    if (!url || !bare || !/^https?:\/\/[^/]+\/?$/i.test(item)) return { bad: item };
+    origins.push(url.origin);
+  }
+  return origins;
 }
 
 export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHandle> {
@@ -59,13 +149,20 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
   } catch (err) {
     return Promise.reject(err);
   }
-  const server = http.createServer(handler);
+  const extraOrigins = options.origins ?? [];
+  // The page's files too: a rebound name gets nothing from this server, not even the page.
+  const server = http.createServer((req, res) => {
+    if (sameOrigin({ ...arrivalOf(req), origin: undefined }, extraOrigins) === 'ok') return handler(req, res);
+    res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden: unknown Host (see --web-origin)\n');
+  });
   const wss = new WebSocketServer({
     server,
     path: WEB_SOCKET_PATH,
     maxPayload: maxPayload(options.maxLineBytes),
-    verifyClient: ({ origin, req }: { origin: string; req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
-      done(sameOrigin(origin || undefined, req.headers.host), 403, 'Forbidden: cross-origin WebSocket'),
+    verifyClient: ({ req }: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+      const verdict = sameOrigin(arrivalOf(req), extraOrigins);
+      done(verdict === 'ok', 403, verdict === 'host' ? 'Forbidden: unknown Host' : 'Forbidden: cross-origin WebSocket');
+    },
   });
   wss.on('connection', (ws, request) => {
     // Without a listener, a socket error (e.g. an oversized frame) would be thrown; the
