@@ -139,7 +139,10 @@ const ADDRESS_KEY = (() => {
   const digit = lookClass('0123456789');
   const hex = digit + lookClass('abcdefABCDEF');
   const separator = lookClass('.:');
-  return new RegExp(`^(?:${lookOf('[')}[${hex}${separator}]*${lookOf(']')}|[${hex}${separator}]*[${separator}][${hex}${separator}]*)${lookOf(':')}[${digit}]+$`, 'u');
+  return new RegExp(
+    `^(?:${lookOf('[')}[${hex}${separator}]*${lookOf(']')}|[${hex}${separator}]*[${separator}][${hex}${separator}]*)${lookOf(':')}[${digit}]+$`,
+    'u',
+  );
 })();
 
 /** Why a name cannot be taken, or undefined when it can. */

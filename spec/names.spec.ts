@@ -39,7 +39,22 @@ const UNAMBIGUOUS: [string, string][] = (() => {
 })();
 
 test('the issue’s invisible characters are refused, alone, inside and after a name', (t) => {
-  for (const c of ['\u2060', '\u00ad', '\u3164', '\u115f', '\u1160', '\uffa0', '\u180e', '\u034f', '\u2062', '\u{e0041}', '\ufe0f', '\u{e0100}', '\u200d', '\u2800']) {
+  for (const c of [
+    '\u2060',
+    '\u00ad',
+    '\u3164',
+    '\u115f',
+    '\u1160',
+    '\uffa0',
+    '\u180e',
+    '\u034f',
+    '\u2062',
+    '\u{e0041}',
+    '\ufe0f',
+    '\u{e0100}',
+    '\u200d',
+    '\u2800',
+  ]) {
     const hex = c.codePointAt(0)!.toString(16);
     t.is(nameProblem(c), 'control', hex);
     t.is(nameProblem(`ali${c}ce`), 'control', hex);
@@ -101,7 +116,8 @@ test('case twins are one name: final sigma, sharp s, dotless i, Cherokee', (t) =
 
 test('look-alikes are one name: Cyrillic, Greek, digits for letters, fullwidth', (t) => {
   const alice = nameKey('alice');
-  for (const twin of ['Alice', 'ALICE', 'ＡＬＩＣＥ', '\u0430lice', 'a1ice', 'aIice', 'al\u0456ce', '\u{1d41a}lice', 'ａｌｉｃｅ']) t.is(nameKey(twin), alice, twin);
+  for (const twin of ['Alice', 'ALICE', 'ＡＬＩＣＥ', '\u0430lice', 'a1ice', 'aIice', 'al\u0456ce', '\u{1d41a}lice', 'ａｌｉｃｅ'])
+    t.is(nameKey(twin), alice, twin);
   t.is(nameKey('BOB'), nameKey('\u0412\u041e\u0412'), 'Cyrillic capitals');
   t.is(nameKey('BOB'), nameKey('\u0392\u039f\u0392'), 'Greek capitals');
   t.is(nameKey('bob'), nameKey('b\u03c3b'), 'Greek small sigma looks like o');
@@ -174,7 +190,10 @@ const accepted = name.filter((n) => nameProblem(n) === undefined);
 const sameOrRefused = (a: string, b: string) => nameProblem(b) !== undefined || nameKey(b) === nameKey(a);
 
 test('property: an accepted name has no control, format, ignorable or space character, and no leading mark', (t) => {
-  fc.assert(fc.property(name, (n) => nameProblem(n) !== undefined || (!FORBIDDEN.test(n) && !/^\p{M}/u.test(n))), { numRuns: 3000 });
+  fc.assert(
+    fc.property(name, (n) => nameProblem(n) !== undefined || (!FORBIDDEN.test(n) && !/^\p{M}/u.test(n))),
+    { numRuns: 3000 },
+  );
   t.pass();
 });
 
@@ -193,7 +212,11 @@ test('property: inserting an invisible character makes a name refused', (t) => {
 test('property: case twins (final sigma included) have the same key or are refused', (t) => {
   const sigmas = (s: string) => s.replace(/[σς]/g, (c) => (c === 'σ' ? 'ς' : 'σ'));
   fc.assert(
-    fc.property(accepted, (n) => [n.toUpperCase(), n.toLowerCase(), sigmas(n), n.toLowerCase().toUpperCase(), sigmas(n.toUpperCase().toLowerCase())].every((twin) => sameOrRefused(n, twin))),
+    fc.property(accepted, (n) =>
+      [n.toUpperCase(), n.toLowerCase(), sigmas(n), n.toLowerCase().toUpperCase(), sigmas(n.toUpperCase().toLowerCase())].every((twin) =>
+        sameOrRefused(n, twin),
+      ),
+    ),
     { numRuns: 2000 },
   );
   t.pass();
@@ -236,7 +259,13 @@ test('property: an address, whatever look-alikes draw it, is refused', (t) => {
   }
   for (const c of '0123456789abcdef.:[]') add(c, String.fromCharCode(c.charCodeAt(0) + 0xfee0));
   for (let d = 0; d < 10; d++) add(String(d), String.fromCodePoint(0x1d7ce + d));
-  const disguise = (address: string, picks: number[]) => [...address].map((c, i) => { const twins = alike.get(c) ?? [c]; return twins[picks[i % picks.length] % twins.length]; }).join('');
+  const disguise = (address: string, picks: number[]) =>
+    [...address]
+      .map((c, i) => {
+        const twins = alike.get(c) ?? [c];
+        return twins[picks[i % picks.length] % twins.length];
+      })
+      .join('');
   const port = fc.integer({ min: 0, max: 65535 });
   const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((parts) => parts.join('.'));
   const ipv6 = fc.ipV6();

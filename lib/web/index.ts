@@ -134,7 +134,14 @@ export function parseWebOrigins(raw: string): string[] | { readonly bad: string 
     } catch {
       url = undefined;
     }
-    const bare = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+    const bare =
+      url !== undefined &&
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.pathname === '/' &&
+      url.search === '' &&
+      url.hash === '';
     if (!url || !bare || !/^https?:\/\/[^/]+\/?$/i.test(item)) return { bad: item };
     origins.push(url.origin);
   }

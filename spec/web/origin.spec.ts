@@ -28,9 +28,19 @@ async function start(t: ExecutionContext, options: { host?: string; origins?: re
  */
 function request(address: string, port: number, path: string, headers: Record<string, string>, upgrade: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const wsHeaders = upgrade ? { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') } : {};
+    const wsHeaders = upgrade
+      ? { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64') }
+      : {};
     // No `host` given: none is sent (Node would otherwise write the address it connects to).
-    const req = http.request({ host: address, port, path, headers: { ...wsHeaders, ...headers }, setHost: headers.host !== undefined, timeout: TIMEOUT_MS, agent: false });
+    const req = http.request({
+      host: address,
+      port,
+      path,
+      headers: { ...wsHeaders, ...headers },
+      setHost: headers.host !== undefined,
+      timeout: TIMEOUT_MS,
+      agent: false,
+    });
     req.once('upgrade', (res, socket) => {
       socket.destroy();
       resolve(res.statusCode ?? 0);
@@ -111,7 +121,16 @@ test('Host and Origin parsing: default ports, IPv6, IPv4-mapped addresses, junk'
   t.true(hostAllowed('[0:0::1]:8080', ownOrigins('::1', 8080)), 'IPv6 compared in canonical form');
   t.true(hostAllowed('127.0.0.1', ownOrigins('127.0.0.1', 80)), 'port 80 may be left out');
   t.false(hostAllowed('127.0.0.1', own), 'but not another port');
-  for (const host of [undefined, '', 'evil.example', '127.0.0.1:8080@evil.example', '127.0.0.1:8080/x', 'evil.example#127.0.0.1:8080', '127.0.0.1:8080 ', '127.0.0.1:99999999']) {
+  for (const host of [
+    undefined,
+    '',
+    'evil.example',
+    '127.0.0.1:8080@evil.example',
+    '127.0.0.1:8080/x',
+    'evil.example#127.0.0.1:8080',
+    '127.0.0.1:8080 ',
+    '127.0.0.1:99999999',
+  ]) {
     t.false(hostAllowed(host, own), JSON.stringify(host));
   }
   const arrival = { host: '127.0.0.1:8080', localAddress: '127.0.0.1', localPort: 8080 };
@@ -124,12 +143,25 @@ test('Host and Origin parsing: default ports, IPv6, IPv4-mapped addresses, junk'
 });
 
 test('--web-origin takes a comma-separated list of origins; anything else is one clear error', (t) => {
-  t.deepEqual(parseWebOrigins('https://chat.example.org, http://192.0.2.7:8080/,HTTPS://Chat.Example.org:443'), ['https://chat.example.org', 'http://192.0.2.7:8080', 'https://chat.example.org']);
+  t.deepEqual(parseWebOrigins('https://chat.example.org, http://192.0.2.7:8080/,HTTPS://Chat.Example.org:443'), [
+    'https://chat.example.org',
+    'http://192.0.2.7:8080',
+    'https://chat.example.org',
+  ]);
   const parsed = parseServerFlags(['--web-origin', 'https://chat.example.org,http://[::1]:9000']);
   t.true(parsed.ok === true && parsed.value.webOrigins?.join(' ') === 'https://chat.example.org http://[::1]:9000', JSON.stringify(parsed));
   const plain = parseServerFlags([]);
   t.true(plain.ok === true && plain.value.webOrigins === undefined);
-  for (const bad of ['chat.example.org', 'ftp://chat.example.org', 'https://chat.example.org/chat', 'https://user@chat.example.org', 'https://chat.example.org?x', 'https://', 'https://a.org,,https://b.org', '']) {
+  for (const bad of [
+    'chat.example.org',
+    'ftp://chat.example.org',
+    'https://chat.example.org/chat',
+    'https://user@chat.example.org',
+    'https://chat.example.org?x',
+    'https://',
+    'https://a.org,,https://b.org',
+    '',
+  ]) {
     const result = parseServerFlags(['--web-origin', bad]);
     t.is(result.ok, false, bad);
     if (result.ok === false) {
