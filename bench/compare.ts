@@ -116,10 +116,10 @@ function runBench(args: readonly string[], port: number, pid: number, label: str
     const child = spawn(process.execPath, [...TS_NODE, path.join(__dirname, 'cli.ts'), ...args, '--port', `${port}`, '--pid', `${pid}`, '--label', label, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err += d;
-      const last = String(d).trim().split('\n').pop();
+      const last = d.trim().split('\n').pop();
       if (last) process.stderr.write(`\r\x1b[K  ${last.slice(0, 150)}`);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
@@ -242,7 +242,7 @@ async function main(): Promise<void> {
           const child = spawn(process.execPath, ['dist/cli/server.js', '--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
           const port = await new Promise<number>((resolve, reject) => {
             let out = '';
-            child.stdout!.on('data', (d: Buffer) => {
+            child.stdout.setEncoding('utf8').on('data', (d: string) => {
               out += d;
               const m = /listening on [^\s]+:(\d+) \(tcp\)/.exec(out);
               if (m) resolve(Number(m[1]));

@@ -250,7 +250,7 @@ export class Bench {
     await Promise.all(this.shards.map((s) => s.request({ op: 'start', phase, limit: o.messages })));
     const stopTimer = setTimeout(() => this.shards.forEach((s) => void s.request({ op: 'stop' })), o.durationS * 1000);
     let stalled: StallError | undefined;
-    let counters: Counters[] = [];
+    let counters: Counters[];
     const disconnectedBefore = sum(await this.poll(), 'closed');
     try {
       let drainingSince = 0;

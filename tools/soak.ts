@@ -96,9 +96,17 @@ class Client {
         this.socket.on('data', (chunk: Buffer) => subscriber.next(chunk));
         this.socket.once('close', () => subscriber.complete());
       });
-      bytes$.pipe(splitLines(1024 * 1024)).subscribe((line) => {
-        if (line !== TOO_LONG) this.onLine(line);
+      // bytes$ completes at 'close'; an error (a check in onLine that threw) fails the soak.
+      const reading = bytes$.pipe(splitLines(1024 * 1024)).subscribe({
+        next: (line) => {
+          if (line !== TOO_LONG) this.onLine(line);
+        },
+        error: (err: unknown) => {
+          process.stderr.write(`soak: reading ${this.addr}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+          process.exit(1);
+        },
       });
+      this.socket.once('close', () => reading.unsubscribe());
     }
     this.socket.connect({ port, host }, () => {
       this.socket.setNoDelay(true);

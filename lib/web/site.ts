@@ -68,9 +68,9 @@ export function pageConfig(t: Texts, maxLineBytes: number): Record<string, unkno
       online: t.online,
       offline: t.offline,
       listed: t.listed,
-      renamed: template(t.renamed),
+      renamed: template((name) => t.renamed(name)),
       nameTaken: t.nameTaken,
-      noSuchUser: template(t.noSuchUser),
+      noSuchUser: template((name) => t.noSuchUser(name)),
       privateFormat: t.privateFormat,
       kicked: t.kicked,
       floodKick: t.floodKick,
@@ -80,7 +80,7 @@ export function pageConfig(t: Texts, maxLineBytes: number): Record<string, unkno
       lineTooLong: t.lineTooLong(maxLineBytes),
       clusterDegraded: t.clusterDegraded,
       clusterRestored: t.clusterRestored,
-      nameLost: template(t.nameLost),
+      nameLost: template((name, addr) => t.nameLost(name, addr)),
     },
   };
 }

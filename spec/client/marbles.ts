@@ -49,7 +49,7 @@ export function perFrame<T>(scheduler: SchedulerLike): OperatorFunction<T, T[]> 
           }
           batch.push(value);
         },
-        error: (err) => scheduler.schedule(() => subscriber.error(err)),
+        error: (err: unknown) => scheduler.schedule(() => subscriber.error(err)),
         complete: () => scheduler.schedule(() => subscriber.complete()),
       });
     });

@@ -68,16 +68,17 @@ function runModule(script: Attempt[], o: BackoffOptions, rnd: number[]): Entry[]
     const link$ = defer((): Observable<string> => {
       const a = script[Math.min(n, script.length - 1)];
       const id = n++;
-      if (a.kind === 'refused') return throwError(() => 'down');
-      const values = from(Array.from({ length: a.values }, (_, i) => `v${id}.${i}`));
-      return concat(values, timer(a.downAfter).pipe(mergeMap(() => (a.end === 'error' ? throwError(() => 'down') : EMPTY))));
+      if (a.kind === 'refused') return throwError(() => new Error('down'));
+      const values$ = from(Array.from({ length: a.values }, (_, i) => `v${id}.${i}`));
+      return concat(values$, timer(a.downAfter).pipe(mergeMap(() => (a.end === 'error' ? throwError(() => new Error('down')) : EMPTY))));
     });
-    reconnect(link$, { ...o, random: randoms(rnd) }).subscribe({
+    const run = reconnect(link$, { ...o, random: randoms(rnd) }).subscribe({
       next: (l) => log.push([frame(), l.kind === 'value' ? l.value : `retry ${l.attempt} ${l.delayMs}`]),
       error: () => log.push([frame(), 'error']),
       complete: () => log.push([frame(), 'complete']),
     });
     flush();
+    run.unsubscribe(); // over already when the script ends; a script that does not end stops here
   });
   return log;
 }
