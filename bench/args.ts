@@ -44,7 +44,7 @@ export interface BenchOptions {
   readonly quiet: boolean;
 }
 
-export type ParsedArgs = { readonly ok: true; readonly value: BenchOptions } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' };
+export type ParsedArgs = { readonly ok: true; readonly value: BenchOptions } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' } | { readonly ok: 'version' };
 
 export const BENCH_USAGE = `Usage: rx-im-bench SCENARIO [options]
 
@@ -77,6 +77,7 @@ Options:
   --json                 print only the JSON line
   --quiet                no progress line
   -h, --help             this help
+  --version              print the version and exit
 
 Exit status: 0 done, 1 bad arguments or cannot connect, 2 the server stalled.
 `;
@@ -124,14 +125,16 @@ export function parseBenchArgs(argv: readonly string[]): ParsedArgs {
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
-    values = parsed.values as Record<string, string | boolean | undefined>;
+    values = parsed.values;
     positionals = parsed.positionals;
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
   if (values.help) return { ok: 'help' };
+  if (values.version) return { ok: 'version' };
   if (positionals.length !== 1) return { ok: false, error: `name one scenario (${SCENARIOS.join(', ')})` };
   const scenario = positionals[0];
   if (!(SCENARIOS as readonly string[]).includes(scenario)) return { ok: false, error: `unknown scenario '${scenario}' (one of ${SCENARIOS.join(', ')})` };

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** rx-im-bench: argv -> a benchmark run; progress on stderr, a summary and one JSON line on stdout. */
+import { packageVersion } from '../lib/version';
 import { BENCH_USAGE, parseBenchArgs } from './args';
 import { Bench } from './run';
 import { summarize } from './summary';
@@ -10,6 +11,10 @@ async function main(): Promise<number> {
   const parsed = parseBenchArgs(process.argv.slice(2));
   if (parsed.ok === 'help') {
     process.stdout.write(BENCH_USAGE);
+    return 0;
+  }
+  if (parsed.ok === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   if (!parsed.ok) {

@@ -14,6 +14,7 @@ import { CLIENT_USAGE, CONNECT_TIMEOUT_MS, parseClientFlags } from '../lib/clien
 import { clientTexts } from '../lib/client/texts';
 import { splitLines } from '../lib/lines';
 import { socketBytes } from '../lib/socket';
+import { packageVersion } from '../lib/version';
 
 const NAME = 'rx-im-client';
 /** Far above any line a chat server sends; what is longer is dropped with a notice. */
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
   const flags = parseClientFlags(process.argv.slice(2));
   if (flags.ok === 'help') {
     process.stdout.write(CLIENT_USAGE);
+    return;
+  }
+  if (flags.ok === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   if (!flags.ok) {

@@ -3,6 +3,7 @@
 import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
 import { RedisHub } from '../lib/redis/hub';
 import { ChatServer, DEFAULTS } from '../lib/server';
+import { packageVersion } from '../lib/version';
 import { startWeb, WebHandle } from '../lib/web';
 
 const NAME = 'rx-im-server';
@@ -11,6 +12,10 @@ async function main(): Promise<void> {
   const flags = parseServerFlags(process.argv.slice(2));
   if (flags.ok === 'help') {
     process.stdout.write(SERVER_USAGE);
+    return;
+  }
+  if (flags.ok === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
   if (!flags.ok) {

@@ -7,7 +7,7 @@ import { DEFAULTS, ServerOptions } from './server';
 import { isLang, Lang, LANGS } from './texts';
 import { parseWebOrigins } from './web';
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' };
+export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' } | { readonly ok: 'version' };
 
 export type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
@@ -87,6 +87,7 @@ Options:
   --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
   --node-timeout SECONDS        with --redis: a node silent this long is declared dead, its users offline (default 6)
   -h, --help                    show this help
+  --version                     print the version and exit
 `;
 
 export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> {
@@ -107,10 +108,12 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     redis: { type: 'string' },
     'node-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
   if ('error' in parsed) return { ok: false, error: parsed.error };
   const v = parsed.values;
   if (v.help) return { ok: 'help' };
+  if (v.version) return { ok: 'version' };
   const options: { -readonly [K in keyof ServerOptions]: ServerOptions[K] } = {};
   const str = (name: string) => v[name] as string | undefined;
 

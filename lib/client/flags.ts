@@ -28,6 +28,7 @@ Options:
   --chat                    chat mode: type to talk to everyone; /help lists the commands
   --lang zh|en              language of the client's own texts (default ${CLIENT_DEFAULTS.lang})
   -h, --help                show this help
+  --version                 print the version and exit
 
 Colour is used when stdout is a terminal and NO_COLOR is not set.
 Exit status: 0 after quitting, a kick or a server shutdown; 1 when the server cannot be
@@ -36,7 +37,7 @@ gives up after ${CONNECT_TIMEOUT_MS / 1000} s.
 `;
 
 // Go-style names -> our long options; `ip` is the reference's name for the host.
-const ALIASES: Readonly<Record<string, string>> = { ip: 'host', host: 'host', port: 'port', lang: 'lang', chat: 'chat', help: 'help' };
+const ALIASES: Readonly<Record<string, string>> = { ip: 'host', host: 'host', port: 'port', lang: 'lang', chat: 'chat', help: 'help', version: 'version' };
 const TAKES_VALUE: ReadonlySet<string> = new Set(['host', 'port', 'lang']);
 
 /**
@@ -72,10 +73,12 @@ export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> 
     lang: { type: 'string' },
     chat: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
   if ('error' in parsed) return { ok: false, error: parsed.error };
   const values = parsed.values;
   if (values.help) return { ok: 'help' };
+  if (values.version) return { ok: 'version' };
   const host = (values.host as string | undefined) ?? CLIENT_DEFAULTS.host;
   if (host.trim() === '') return { ok: false, error: '--host (-ip) must not be empty' };
   let port = CLIENT_DEFAULTS.port;

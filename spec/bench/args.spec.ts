@@ -1,5 +1,5 @@
 import test from 'ava';
-import { parseBenchArgs } from '../../bench/args';
+import { BENCH_USAGE, parseBenchArgs } from '../../bench/args';
 
 test('defaults', (t) => {
   const r = parseBenchArgs(['fanout']);
@@ -17,6 +17,13 @@ test('every option', (t) => {
 test('help', (t) => {
   t.is(parseBenchArgs(['--help']).ok, 'help');
   t.is(parseBenchArgs(['fanout', '-h']).ok, 'help');
+});
+
+test('--version needs no scenario; --help wins over it', (t) => {
+  t.deepEqual(parseBenchArgs(['--version']), { ok: 'version' });
+  t.deepEqual(parseBenchArgs(['fanout', '--version']), { ok: 'version' });
+  t.deepEqual(parseBenchArgs(['--version', '--help']), { ok: 'help' });
+  t.regex(BENCH_USAGE, /^ {2}--version +print the version and exit$/m);
 });
 
 const bad: [string[], RegExp][] = [

@@ -35,6 +35,13 @@ test('--help and -h', (t) => {
   t.deepEqual(parseClientFlags(['-help']), { ok: 'help' });
 });
 
+test('--version, also Go-style; --help wins over it', (t) => {
+  t.deepEqual(parseClientFlags(['--version']), { ok: 'version' });
+  t.deepEqual(parseClientFlags(['-version', '-port', '1']), { ok: 'version' });
+  t.deepEqual(parseClientFlags(['--version', '-h']), { ok: 'help' });
+  t.regex(CLIENT_USAGE, /^ {2}--version +print the version and exit$/m);
+});
+
 test('the usage states the exit status of Ctrl-C and the connect timeout', (t) => {
   t.regex(CLIENT_USAGE, /; 130 on Ctrl-C\./);
   t.regex(CLIENT_USAGE, new RegExp(`gives up after ${CONNECT_TIMEOUT_MS / 1000} s\\.`));

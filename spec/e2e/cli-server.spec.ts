@@ -231,3 +231,12 @@ for (const [signal, lang] of [
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('--version prints the version in package.json on stdout and exits 0', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const { code, stdout, stderr } = await finish(t, ['--version']);
+  t.is(code, 0);
+  t.deepEqual(stdout, [version]);
+  t.deepEqual(stderr, []);
+});

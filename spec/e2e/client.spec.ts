@@ -205,3 +205,14 @@ test('--help prints the usage and exits 0; a bad flag exits 1 with one message',
   t.is(await bad.exit, 1);
   t.is(bad.stderr(), "rx-im-client: --port must be a whole number from 1 to 65535, got 'nope'\nrx-im-client: try --help\n");
 });
+
+test('--version prints the version in package.json and exits 0, also from the transpiled copy', async (t) => {
+  // compiledClient() runs from node_modules/.cache/: the version is found from there too.
+  const { readFileSync } = await import('node:fs');
+  const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const run = client(t, ['--version']);
+  t.is(await run.exit, 0);
+  await run.printed(`${version}\n`);
+  t.is(run.stdout(), `${version}\n`);
+  t.is(run.stderr(), '');
+});
