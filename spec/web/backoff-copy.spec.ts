@@ -28,7 +28,7 @@ interface BrowserBackoff {
   backoffDelay(failures: number, options: BackoffOptions): number;
   reconnect(connect: (link: LinkCallbacks) => () => void, options: BackoffOptions, observer: Observer, clock?: Clock): { stop(): void };
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the page's plain script (UMD, no types), loaded as node loads it
 const copy = require('../../web/backoff.js') as BrowserBackoff;
 
 type Attempt = { readonly kind: 'refused' } | { readonly kind: 'up'; readonly values: number; readonly downAfter: number; readonly end: 'error' | 'complete' };

@@ -6,7 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { ChatCommand, parseChatLine } from '../../lib/client/commands';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the page's plain script (UMD, no types), loaded as node loads it
 const copy = require('../../web/commands.js') as { parseChatLine(line: string): ChatCommand };
 
 // Lines built from the pieces that matter: slashes, command names in any case, blanks of

@@ -12,7 +12,7 @@ interface Reading {
   text?: string;
   code?: string;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the page's plain script (UMD, no types), loaded as node loads it
 const page = require('../../web/protocol.js') as {
   readLine(line: string, texts: unknown, names: Map<string, string> | undefined, awaitingWho: boolean): Reading;
   utf8Length(s: string): number;
