@@ -3,6 +3,8 @@
 import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
 import { RedisHub } from '../lib/redis/hub';
 import { ChatServer, DEFAULTS } from '../lib/server';
+import type { MessageLog } from '../lib/store/log';
+import { openSqliteLog } from '../lib/store/sqlite';
 import { packageVersion } from '../lib/version';
 import { startWeb, WebHandle } from '../lib/web';
 
@@ -35,7 +37,18 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  const server = new ChatServer({ ...flags.value.server, log, hub });
+  let history: MessageLog | false = false;
+  if (flags.value.history) {
+    const { dir, maxLines } = flags.value.history;
+    try {
+      history = openSqliteLog({ dir, maxLines, onTrouble: (why) => log(`history: ${why}`) });
+    } catch (err) {
+      process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
+      await hub?.close();
+      process.exit(1);
+    }
+  }
+  const server = new ChatServer({ ...flags.value.server, log, hub, history });
   let address;
   try {
     address = await server.listen();
@@ -74,7 +87,7 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     log(`${signal}: shutting down`);
-    server.close(1000).then(() => web?.close()).then(() => hub?.close()).then(
+    server.close(1000).then(() => web?.close()).then(() => hub?.close()).then(() => history && history.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -62,7 +62,11 @@ export interface ServerConfig {
   readonly redisUrl?: string;
   /** With --redis: a node silent on Redis this long is declared dead (its users offline, names freed). */
   readonly nodeTimeoutMs?: number;
+  /** The durable message log (SQLite in `dir`), or false with --no-history. */
+  readonly history: { readonly dir: string; readonly maxLines: number } | false;
 }
+
+export const HISTORY_DEFAULTS = { dir: './data', maxLines: 100_000 };
 
 export const DEFAULT_HTTP_PORT = 8080;
 
@@ -86,6 +90,11 @@ Options:
   --web-origin URL[,URL...]     other origins the web chat is reached by (a DNS name, a TLS proxy), e.g. https://chat.example.org
   --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
   --node-timeout SECONDS        with --redis: a node silent this long is declared dead, its users offline (default 6)
+  --data-dir DIR                where the message log is kept (SQLite), created if missing (default ${HISTORY_DEFAULTS.dir};
+                                with --redis, no log unless given)
+  --no-history                  keep no message log: history| and since| find nothing
+  --history-max-lines N         events the log keeps; older ones are deleted (default ${HISTORY_DEFAULTS.maxLines})
+  --history-page N              most events one history| or since| reply holds (default ${DEFAULTS.historyPage})
   -h, --help                    show this help
   --version                     print the version and exit
 `;
@@ -107,6 +116,10 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     'web-origin': { type: 'string' },
     redis: { type: 'string' },
     'node-timeout': { type: 'string' },
+    'data-dir': { type: 'string' },
+    'no-history': { type: 'boolean' },
+    'history-max-lines': { type: 'string' },
+    'history-page': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -128,6 +141,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     ['max-connections', 'maxConnections', 1, 1_000_000],
     ['max-connections-per-ip', 'maxConnectionsPerIp', 0, 1_000_000],
     ['rate-burst', 'rateBurst', 1, 1_000_000],
+    ['history-page', 'historyPage', 1, 100_000],
   ];
   for (const [flag, key, min, max] of numeric) {
     const raw = str(flag);
@@ -181,5 +195,22 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     if (redisUrl === undefined) return { ok: false, error: '--node-timeout needs --redis' };
     nodeTimeoutMs = ms;
   }
-  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], ...(webOrigins ? { webOrigins } : {}), redisUrl, nodeTimeoutMs } };
+  let history: ServerConfig['history'] = false;
+  if (v['no-history']) {
+    if (str('data-dir') !== undefined || str('history-max-lines') !== undefined) return { ok: false, error: '--no-history cannot be combined with --data-dir or --history-max-lines' };
+  } else if (redisUrl === undefined || str('data-dir') !== undefined) {
+    // With --redis, a node keeps a log only when given a data dir of its own (until the log
+    // moves to Redis): two nodes on one machine must not share ./data.
+    const dir = str('data-dir') ?? HISTORY_DEFAULTS.dir;
+    if (dir === '') return { ok: false, error: '--data-dir must not be empty' };
+    let maxLines = HISTORY_DEFAULTS.maxLines;
+    const rawMax = str('history-max-lines');
+    if (rawMax !== undefined) {
+      const n = integer('history-max-lines', rawMax, 1, 1_000_000_000);
+      if (typeof n === 'string') return { ok: false, error: n };
+      maxLines = n;
+    }
+    history = { dir, maxLines };
+  }
+  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], ...(webOrigins ? { webOrigins } : {}), redisUrl, nodeTimeoutMs, history } };
 }

@@ -13,16 +13,51 @@
  *
  * Each `ChatServer` has its own outbox: two servers in one process share no queue or pacing.
  */
+import { sanitize } from './protocol';
 
-/** One line for the wire (without its `\n`), encoded once however many peers it goes to. */
+/** Where a conversation line stands in the message log. */
+export interface Stamp {
+  /** Opaque, unique, in log order (`[0-9A-Za-z._-]`). */
+  readonly id: string;
+  /** ms since the epoch. */
+  readonly time: number;
+}
+
+/**
+ * One line for the wire (without its `\n`), encoded once however many peers it goes to. Every
+ * line the server sends is one, so this is the one place outgoing text is made safe: control
+ * and bidi characters in it (a name echoed in a notice, say) are shown as visible symbols.
+ */
 export class Line {
+  readonly text: string;
   private bytes: Buffer | undefined;
+  private withTags: Line | undefined;
 
-  constructor(readonly text: string) {}
+  /** `stamp`: the log's id and time of a conversation line (joins, leaves, messages). */
+  constructor(
+    text: string,
+    readonly stamp?: Stamp,
+    private readonly isTagged = false,
+  ) {
+    this.text = sanitize(text);
+  }
+
+  toString(): string {
+    return this.text;
+  }
 
   /** The UTF-8 bytes with the `\n`, made once. */
   get encoded(): Buffer {
     return (this.bytes ??= Buffer.from(this.text + '\n', 'utf8'));
+  }
+
+  /**
+   * The line as a `cap|tags` client gets it, made once: `@id=ID;time=TIME ` and the line byte
+   * for byte. A line without a stamp (a reply, a notice) is the same for everyone.
+   */
+  get tagged(): Line {
+    if (this.stamp === undefined || this.isTagged) return this;
+    return (this.withTags ??= new Line(`@id=${this.stamp.id};time=${new Date(this.stamp.time).toISOString()} ${this.text}`, this.stamp, true));
   }
 }
 
@@ -52,6 +87,8 @@ export class FlushPacing {
   }
 }
 
+const NOTHING = () => {};
+
 /** A server's pending flushes: one per peer that was written to since the last flush. */
 export class Outbox {
   private flushes: (() => void)[] = [];
@@ -68,6 +105,15 @@ export class Outbox {
   /** Runs `flush` with this turn's (or the paced) flush: a peer asks once per batch. */
   later(flush: () => void): void {
     if (this.flushes.push(flush) !== 1) return;
+    this.schedule();
+  }
+
+  /** Makes sure a flush (and so `beforeFlush`) runs soon, even when no peer has lines. */
+  wake(): void {
+    if (this.flushes.length === 0) this.later(NOTHING);
+  }
+
+  private schedule(): void {
     const wait = this.pacing.wait(performance.now());
     if (wait > 0) setTimeout(this.flushAll, wait);
     else setImmediate(this.flushAll);

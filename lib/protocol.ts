@@ -14,6 +14,12 @@ export type Command =
   | { readonly kind: 'who' }
   | { readonly kind: 'rename'; readonly name: string }
   | { readonly kind: 'to'; readonly name: string; readonly text: string }
+  /** `cap|NAME`: asks for a protocol extension (`tags`: ids and times on conversation lines). */
+  | { readonly kind: 'cap'; readonly name: string }
+  /** `history|N`: the last N logged events; `count` is undefined when N is not a whole number >= 1. */
+  | { readonly kind: 'history'; readonly count: number | undefined }
+  /** `since|ID`: every logged event after ID. */
+  | { readonly kind: 'since'; readonly id: string }
   | { readonly kind: 'invalid'; readonly reason: 'privateFormat' | 'tooLong' };
 
 // C0 controls, DEL and C1 controls: never relayed raw (ESC starts terminal escape sequences).
@@ -52,6 +58,12 @@ export function parseCommand(line: Framed): Command {
     if (bar <= 0 || bar === rest.length - 1) return { kind: 'invalid', reason: 'privateFormat' };
     return { kind: 'to', name: rest.slice(0, bar), text: sanitize(rest.slice(bar + 1)) };
   }
+  if (line.startsWith('cap|')) return { kind: 'cap', name: line.slice('cap|'.length) };
+  if (line.startsWith('history|')) {
+    const n = line.slice('history|'.length);
+    return { kind: 'history', count: /^[1-9]\d{0,8}$/.test(n) ? Number(n) : undefined };
+  }
+  if (line.startsWith('since|')) return { kind: 'since', id: line.slice('since|'.length) };
   return { kind: 'say', text: sanitize(line) };
 }
 
@@ -78,6 +90,12 @@ export function formatCommand(command: Exclude<Command, { kind: 'invalid' }>): s
       return `rename|${command.name}`;
     case 'to':
       return `to|${command.name}|${command.text}`;
+    case 'cap':
+      return `cap|${command.name}`;
+    case 'history':
+      return `history|${command.count ?? ''}`;
+    case 'since':
+      return `since|${command.id}`;
   }
 }
 

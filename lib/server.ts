@@ -4,15 +4,22 @@
  * end with its reason, and shuts everything down cleanly. How lines leave is `lib/outbox.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { Observable, SchedulerLike, Subscription, asyncScheduler, map, share } from 'rxjs';
+import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler, tap } from 'rxjs';
 import { Hub, MemoryHub } from './hub';
+import { Framed, TOO_LONG } from './lines';
+import { Logger, SILENT, lineLogger } from './logger';
+import { ServerMetrics, Transport, clusterOf } from './metrics';
 import { Line, Outbox } from './outbox';
 import type { Peer } from './peer';
-import { renderEvent } from './protocol';
+import { Event, renderEvent } from './protocol';
+import type { MessageLog } from './store/log';
+import { MemoryLog } from './store/memory';
 import { boundSendQueue } from './send-queue';
 import { CloseReason, Output, session } from './session';
 import { Listener, listenTcp } from './tcp/listen';
+import type { ProxyProtocolOptions } from './tcp/proxy-protocol';
 import { Lang, Texts, texts as catalogues } from './texts';
+import type { TrustedProxies } from './trust';
 
 export type { Peer } from './peer';
 
@@ -38,9 +45,29 @@ export interface ServerOptions {
   readonly rateBurst?: number;
   /** Presence and broadcast; in memory by default. `close()` closes it. */
   readonly hub?: Hub;
+  /**
+   * The message log: every join, leave and public message is stamped and committed to it
+   * before any socket gets it. In memory (the newest 10,000) by default; the CLI gives SQLite;
+   * `false`: no log at all (lines carry no id, `history|` finds nothing). `close()` does not
+   * close it: whoever opened it does.
+   */
+  readonly history?: MessageLog | false;
+  /** Most events one `history|` or `since|` reply holds. */
+  readonly historyPage?: number;
   readonly scheduler?: SchedulerLike;
   /** Where the operator's log lines go (one event each); nowhere by default. */
   readonly log?: (line: string) => void;
+  /** The operator's log with levels and fields (`lib/logger.ts`); takes the place of `log`. */
+  readonly logger?: Logger;
+  /**
+   * The TCP port speaks the PROXY protocol (`lib/tcp/proxy-protocol.ts`): every connection
+   * must come from `trustProxy` and open with a header naming the client. Needs `trustProxy`.
+   */
+  readonly proxyProtocol?: boolean;
+  /** The proxies whose word on a client's address is taken (PROXY headers; the web's X-Forwarded-For). */
+  readonly trustProxy?: TrustedProxies;
+  /** With `proxyProtocol`: a connection without its header after this long is dropped. */
+  readonly proxyHeaderTimeoutMs?: number;
 }
 
 export const DEFAULTS = {
@@ -54,6 +81,7 @@ export const DEFAULTS = {
   maxConnectionsPerIp: 0,
   rateLimit: 20,
   rateBurst: 40,
+  historyPage: 200,
 };
 
 export interface Address {
@@ -61,18 +89,27 @@ export interface Address {
   readonly port: number;
 }
 
-type Settings = Required<Omit<ServerOptions, 'hub' | 'log' | 'scheduler'>>;
+type Settings = Required<Omit<ServerOptions, 'hub' | 'log' | 'scheduler' | 'history' | 'logger' | 'proxyProtocol' | 'trustProxy' | 'proxyHeaderTimeoutMs'>>;
 
 export class ChatServer {
   readonly hub: Hub;
   readonly texts: Texts;
-  /** This server's output path: every transport's peers flush through it. */
-  readonly outbox = new Outbox();
-  /** The hub's events rendered once for every session of this server (the hot path). */
+  readonly history: MessageLog | undefined;
+  /** This server's output path: every transport's peers flush through it, after the log commits. */
+  readonly outbox: Outbox;
+  /** The hub's events, stamped and rendered once for every session of this server (the hot path). */
   readonly broadcast$: Observable<Line>;
+  private readonly events: Subscription;
   readonly options: Readonly<Settings>;
   private readonly scheduler: SchedulerLike;
+  /** This server's Prometheus metrics (its own registry); `lib/web/health.ts` serves them. */
+  readonly metrics: ServerMetrics;
+  private readonly logger: Logger;
+  /** An info line without fields. */
   private readonly log: (line: string) => void;
+  /** The proxies whose word on a client's address is taken; the web edge reads it too. */
+  readonly trustProxy: TrustedProxies | undefined;
+  private readonly proxy: ProxyProtocolOptions | undefined;
   private readonly peers = new Map<Peer, Subscription>();
   private readonly perIp = new Map<string, number>();
   private readonly listeners: Listener[] = [];
@@ -93,25 +130,60 @@ export class ChatServer {
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
       rateLimit: options.rateLimit ?? DEFAULTS.rateLimit,
       rateBurst: options.rateBurst ?? DEFAULTS.rateBurst,
+      historyPage: options.historyPage ?? DEFAULTS.historyPage,
     };
     this.hub = options.hub ?? new MemoryHub();
     this.texts = catalogues[this.options.lang];
     this.scheduler = options.scheduler ?? asyncScheduler;
-    this.log = options.log ?? (() => {});
-    const t = this.texts;
-    this.broadcast$ = this.hub.events$.pipe(
-      map((event) => new Line(renderEvent(event, t))),
-      share(),
-    );
+    const logger = (this.logger = options.logger ?? (options.log ? lineLogger(options.log) : SILENT));
+    this.log = (line) => logger.log('info', line);
+    this.metrics = new ServerMetrics({ online: () => this.hub.size, cluster: clusterOf(this.hub) });
+    if (options.proxyProtocol && !options.trustProxy) throw new Error('proxyProtocol needs trustProxy: the proxies allowed to name clients');
+    this.trustProxy = options.trustProxy;
+    this.proxy = options.proxyProtocol && options.trustProxy ? this.proxyOptions(options.trustProxy, options.proxyHeaderTimeoutMs) : undefined;
+    const history = (this.history = options.history === false ? undefined : (options.history ?? new MemoryLog({ maxLines: 10_000 })));
+    const broadcast = new Subject<Line>();
+    this.broadcast$ = broadcast.asObservable();
+    // Write-ahead: the turn's events are committed in one transaction before its lines leave.
+    this.outbox = new Outbox(() => {
+      this.metrics.flushing();
+      if (!history) return;
+      const wasDegraded = history.degraded;
+      history.commit();
+      if (!wasDegraded && history.degraded) {
+        logger.log('error', 'history: the message log could not be written; running without history from now on', { component: 'history' });
+        broadcast.next(new Line(this.texts.historyLost));
+      }
+    });
+    // Subscribed here, not by the sessions: every event is logged, listened to or not.
+    this.events = this.hub.events$.subscribe({
+      next: (event) => broadcast.next(this.line(event)),
+      complete: () => broadcast.complete(),
+    });
   }
+
+  /**
+   * An event as the line its recipients get: conversation events (and private messages,
+   * which are not stored) stamped with the log's id and time; notices as they are.
+   */
+  readonly line = (event: Event): Line => {
+    const text = renderEvent(event, this.texts);
+    // Its wait for the flush starts now; the flush comes even when nobody here receives it.
+    this.metrics.arrived();
+    this.outbox.wake();
+    if (event.kind === 'cluster' || event.kind === 'nameLost' || !this.history) return new Line(text);
+    const { id, time } = this.history.stamp(event);
+    this.outbox.wake();
+    return new Line(text, { id, time });
+  };
 
   /** How many peers are connected now. */
   get connections(): number {
     return this.peers.size;
   }
 
-  /** Starts a session for a peer: the one entry point for every transport. */
-  accept(peer: Peer): void {
+  /** Starts a session for a peer: the one entry point for every transport (`transport` labels its metrics). */
+  accept(peer: Peer, transport: Transport = 'tcp'): void {
     const { maxConnections, maxConnectionsPerIp, maxQueueBytes } = this.options;
     const fromIp = this.perIp.get(peer.ip) ?? 0;
     const refusal =
@@ -119,22 +191,31 @@ export class ChatServer {
       : this.peers.size >= maxConnections ? this.texts.serverFull
       : maxConnectionsPerIp > 0 && fromIp >= maxConnectionsPerIp ? this.texts.tooManyFromAddress
       : undefined;
+    const { addr } = peer;
     if (refusal !== undefined) {
-      this.log(`refused ${peer.addr}: ${refusal}`);
+      this.metrics.disconnects.refused++;
+      const because = refusal === this.texts.shutdown ? 'shutdown' : refusal === this.texts.serverFull ? 'full' : 'per_ip';
+      this.logger.log('info', `refused ${addr}: ${refusal}`, { event: 'refused', addr, transport, reason: because });
       peer.write(new Line(refusal).encoded);
       peer.end();
       return;
     }
     this.perIp.set(peer.ip, fromIp + 1);
-    this.log(`connected ${peer.addr}`);
+    this.metrics.open[transport]++;
+    this.metrics.opened[transport]++;
+    this.logger.log('info', `connected ${addr}`, { event: 'connected', addr, transport });
+    // Counted per line read (a sender's, not per recipient); a rate drop is seen by its notice.
+    const rateNotice = this.texts.rateLimited(this.options.rateLimit);
 
     let reason: CloseReason | 'left' | 'error' = 'left';
-    const output$ = session(peer.lines$, {
+    const output$ = session(peer.lines$.pipe(tap(this.countLine)), {
       hub: this.hub,
       texts: this.texts,
       addr: peer.addr,
       id: `${this.idPrefix}-${++this.sessions}`,
       broadcast$: this.broadcast$,
+      render: this.line,
+      history: this.history && { log: this.history, page: this.options.historyPage },
       idleMs: this.options.idleTimeoutMs,
       maxLineBytes: this.options.maxLineBytes,
       rateLimit: this.options.rateLimit,
@@ -145,8 +226,10 @@ export class ChatServer {
       next: (out: Output) => {
         if (this.closing) return; // only the shutdown notice goes out now
         if (out instanceof Line) peer.write(out.encoded);
-        else if (typeof out === 'string') peer.write(new Line(out).encoded);
-        else {
+        else if (typeof out === 'string') {
+          if (out === rateNotice) this.metrics.dropped.rate++;
+          peer.write(new Line(out).encoded);
+        } else {
           reason = out.close;
           // A peer over its send queue would take ages to flush: drop it now.
           if (reason === 'sendq') peer.destroy();
@@ -154,7 +237,7 @@ export class ChatServer {
       },
       error: (err: Error) => {
         reason = 'error';
-        this.log(`error ${peer.addr}: ${err.message}`);
+        this.logger.log('warn', `error ${addr}: ${err.message}`, { event: 'error', addr, transport, error: err.message });
         peer.destroy();
       },
       complete: () => peer.end(),
@@ -167,14 +250,41 @@ export class ChatServer {
       if (left > 0) this.perIp.set(peer.ip, left);
       else this.perIp.delete(peer.ip);
       const why = reason === 'left' && this.closing ? 'shutdown' : reason;
-      this.log(why === 'left' ? `disconnected ${peer.addr}` : `disconnected ${peer.addr} (${describe(why, maxQueueBytes)})`);
+      this.metrics.open[transport]--;
+      this.metrics.disconnects[why]++;
+      const line = why === 'left' ? `disconnected ${addr}` : `disconnected ${addr} (${describe(why, maxQueueBytes)})`;
+      this.logger.log('info', line, { event: 'disconnected', addr, transport, reason: why });
     });
+  }
+
+  private readonly countLine = (line: Framed): void => {
+    this.metrics.received++;
+    if (line === TOO_LONG) this.metrics.dropped.too_long++;
+  };
+
+  private proxyOptions(trusted: TrustedProxies, timeoutMs: number | undefined): ProxyProtocolOptions {
+    return {
+      trusted,
+      timeoutMs,
+      // A health check that connects and closes is no refusal worth counting or seeing at info.
+      refused: (addr, why, quiet) => {
+        if (!quiet) this.metrics.disconnects.refused++;
+        this.logger.log(quiet ? 'debug' : 'warn', `refused ${addr}: ${why}`, { event: 'refused', addr, transport: 'tcp', reason: 'proxy_protocol', error: why });
+      },
+    };
+  }
+
+  /** Accepting connections: not shutting down (`/healthz`). */
+  get accepting(): boolean {
+    return !this.closing;
   }
 
   /** Listens for TCP clients; resolves with the address actually bound (port 0 picks one). */
   async listen(): Promise<Address> {
     const { host, port, maxLineBytes } = this.options;
-    const listener = await listenTcp((peer) => this.accept(peer), { host, port, maxLineBytes, outbox: this.outbox }, this.log);
+    const listener = await listenTcp((peer) => this.accept(peer), { host, port, maxLineBytes, outbox: this.outbox, metrics: this.metrics, proxy: this.proxy }, (line) =>
+      this.logger.log('error', line),
+    );
     this.listeners.push(listener);
     return { host: listener.host, port: listener.port };
   }
@@ -203,6 +313,8 @@ export class ChatServer {
     clearTimeout(timer);
     for (const peer of this.peers.keys()) peer.destroy();
     await Promise.all([stopped, hubClosed]);
+    this.events.unsubscribe();
+    this.history?.commit();
   }
 }
 

@@ -17,6 +17,7 @@ import {
   connect,
   defer,
   finalize,
+  from,
   isObservable,
   map,
   merge,
@@ -29,8 +30,10 @@ import { Answer, Hub } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
 import { Line } from './outbox';
-import { Command, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
+import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
+import { replayThenLive } from './replay';
+import { compareIds, MessageLog, Stamped } from './store/log';
 import { Texts } from './texts';
 
 export type CloseReason = 'idle' | 'flood' | 'sendq' | 'shutdown';
@@ -54,7 +57,11 @@ export interface SessionOptions {
    * The hub's events rendered for everyone, shared by the sessions of a server (render once,
    * see lib/outbox.ts); by default this session renders them for itself.
    */
-  readonly broadcast$?: Observable<Line | string>;
+  readonly broadcast$?: Observable<Line>;
+  /** An event as its line: the server stamps it with the log's id; by default rendered plain. */
+  readonly render?: (event: Event) => Line;
+  /** The message log `history|` and `since|` read, and the most events one reply holds. */
+  readonly history?: { readonly log: MessageLog; readonly page: number };
   /** Silence, in ms, after which the user is kicked. */
   readonly idleMs: number;
   /** The limit the framing enforced, quoted in the notice for an over-long line. */
@@ -74,6 +81,19 @@ function replies<T>(answer: Answer<T>, lines: (value: T) => Output[]): Observabl
 /** The first thing a session does, ahead of its user's commands in the same queue. */
 const JOIN = Symbol('join');
 
+/** Sorts after every log id: a line without one (a notice) is never taken for a replayed one. */
+const AFTER_ALL = '999999999999999-999999999';
+const idOf = (line: Line): string => line.stamp?.id ?? AFTER_ALL;
+
+/** The replies to the history commands, as the wire protocol words them. */
+export const HISTORY = {
+  end: 'history|end',
+  truncated: 'history|truncated',
+  unknown: 'history|unknown',
+  ack: (cap: string) => `cap|ack|${cap}`,
+  nak: (cap: string) => `cap|nak|${cap}`,
+} as const;
+
 /**
  * ```
  * lines:   ------"who"-------"hi"----|
@@ -82,10 +102,24 @@ const JOIN = Symbol('join');
  */
 export function session(lines$: Observable<Framed>, options: SessionOptions): Observable<Output> {
   return defer(() => {
-    const { hub, texts: t, addr } = options;
+    const { hub, texts: t, addr, history } = options;
     const id = options.id ?? randomUUID();
     const scheduler = options.scheduler ?? asyncScheduler;
     const rate = options.rateLimit ?? 0;
+    const render = options.render ?? ((event: Event) => new Line(renderEvent(event, t)));
+    // `cap|tags`: conversation lines carry their id and time from then on.
+    let tags = false;
+
+    // Replays of the log (`history|`, `since|`) go into the live stream at the point they were
+    // asked for (see replayThenLive). A Subject for the same reason as `over$` below: the
+    // requests come from the command branch and are consumed by the live branch of the same
+    // session. A command's turn in the queue lasts until its replay has been sent.
+    const replays$ = new Subject<Observable<Line | string>>();
+    const replay = (lines: () => (Line | string)[]): Observable<Output> =>
+      new Observable<Output>((done) => {
+        replays$.next(defer(() => from(lines())).pipe(finalize(() => done.complete())));
+      });
+    const asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, t), stamped);
 
     // A command's replies: an array when they are known now, an Observable when the hub
     // answers later. concatMap keeps them in the order the commands came, the join first:
@@ -109,6 +143,25 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
         }
         case 'to':
           return replies(hub.whisper(id, command.name, command.text), (delivered) => (delivered ? [] : [t.noSuchUser(command.name)]));
+        case 'cap':
+          if (command.name !== 'tags') return [HISTORY.nak(command.name)];
+          tags = true;
+          return [HISTORY.ack('tags')];
+        case 'history': {
+          if (!history) return [HISTORY.end];
+          if (command.count === undefined) return [t.historyUsage(history.page)];
+          const count = Math.min(command.count, history.page);
+          return replay(() => [...history.log.last(count).map(asLine), HISTORY.end]);
+        }
+        case 'since': {
+          if (!history) return [HISTORY.unknown, HISTORY.end];
+          const page = history.page;
+          return replay(() => {
+            const found = history.log.after(command.id, page);
+            const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
+            return [...head, ...found.events.map(asLine), HISTORY.end];
+          });
+        }
         case 'invalid':
           return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];
       }
@@ -148,11 +201,11 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // One flat merge, one takeUntil: a broadcast passes as few operators as possible on its way
     // to each recipient (it is the hot path: once per line per user online). The broadcast and
     // the inbox are subscribed before the join, so that the newcomer sees its own join line.
-    return merge(
-      options.broadcast$ ?? hub.events$.pipe(map((event) => renderEvent(event, t))),
-      hub.inbox(id).pipe(map((event) => renderEvent(event, t))),
-      own$,
-    ).pipe(
+    const live$ = merge(options.broadcast$ ?? hub.events$.pipe(map(render)), hub.inbox(id).pipe(map(render))).pipe(
+      replayThenLive(replays$, idOf, compareIds),
+      map((out) => (tags && typeof out !== 'string' ? out.tagged : out)),
+    );
+    return merge(live$, own$).pipe(
       takeUntil(over$),
       finalize(() => hub.leave(id)),
     );

@@ -34,13 +34,17 @@ export interface Texts {
   readonly clusterRestored: string;
   /** Several nodes: a name claimed during an outage was also claimed elsewhere meanwhile. */
   nameLost(name: string, addr: string): string;
+  /** `history|N` with N not a whole number of at least 1. */
+  historyUsage(maxPage: number): string;
+  /** The message log could not be written (disk full): the chat goes on without history. */
+  readonly historyLost: string;
 }
 
 const zhProblems: Record<NameProblem, (max: number) => string> = {
   length: (max) => `长度须为1到${max}个字符`,
   bar: () => '不能包含"|"',
   space: () => '不能包含空白字符',
-  control: () => '不能包含控制字符',
+  control: () => '不能包含控制字符或不可见字符',
   address: () => '不能使用"地址:端口"形式的名字',
 };
 
@@ -48,7 +52,7 @@ const enProblems: Record<NameProblem, (max: number) => string> = {
   length: (max) => `it must be 1 to ${max} characters long`,
   bar: () => 'it must not contain "|"',
   space: () => 'it must not contain whitespace',
-  control: () => 'it must not contain control characters',
+  control: () => 'it must not contain control or invisible characters',
   address: () => 'it must not look like an address (ip:port)',
 };
 
@@ -72,6 +76,8 @@ export const zh: Texts = {
   clusterDegraded: '集群连接中断:暂时只能与本节点的用户聊天',
   clusterRestored: '集群连接已恢复',
   nameLost: (name, addr) => `用户名${name}在集群中断期间已被他人使用,你的名字恢复为${addr}`,
+  historyUsage: (max) => `用法:history|N,N为1到${max}之间的整数`,
+  historyLost: '服务器暂时无法保存聊天记录(磁盘已满),聊天继续,但不再记录历史',
 };
 
 export const en: Texts = {
@@ -94,6 +100,8 @@ export const en: Texts = {
   clusterDegraded: 'Cluster link lost: for now you can chat only with users on this node',
   clusterRestored: 'Cluster link restored',
   nameLost: (name, addr) => `${name} was also taken elsewhere while the cluster was degraded: your name is ${addr} again`,
+  historyUsage: (max) => `Usage: history|N, with N a whole number from 1 to ${max}`,
+  historyLost: 'The server cannot store messages for now (disk full): the chat goes on without history',
 };
 
 export const texts: Record<Lang, Texts> = { zh, en };

@@ -7,7 +7,27 @@ const error = (argv: string[]) => {
 };
 
 test('no flags: the defaults (TCP 8888 and web 8080 are applied by the server)', (t) => {
-  t.deepEqual(parseServerFlags([]), { ok: true, value: { server: {}, httpPort: 8080, web: true, redisUrl: undefined, nodeTimeoutMs: undefined } });
+  t.deepEqual(parseServerFlags([]), {
+    ok: true,
+    value: { server: {}, httpPort: 8080, web: true, redisUrl: undefined, nodeTimeoutMs: undefined, history: { dir: './data', maxLines: 100_000 } },
+  });
+});
+
+test('the message log: --data-dir, --history-max-lines, --history-page, --no-history; with --redis only when given a dir', (t) => {
+  const parsed = parseServerFlags(['--data-dir', '/tmp/x', '--history-max-lines', '50', '--history-page', '7']);
+  if (parsed.ok !== true) return t.fail(JSON.stringify(parsed));
+  t.deepEqual(parsed.value.history, { dir: '/tmp/x', maxLines: 50 });
+  t.is(parsed.value.server.historyPage, 7);
+  const off = parseServerFlags(['--no-history']);
+  t.is(off.ok === true && off.value.history, false);
+  const redis = parseServerFlags(['--redis', 'redis://127.0.0.1:6379']);
+  t.is(redis.ok === true && redis.value.history, false);
+  const redisWithDir = parseServerFlags(['--redis', 'redis://127.0.0.1:6379', '--data-dir', 'd1']);
+  t.deepEqual(redisWithDir.ok === true && redisWithDir.value.history, { dir: 'd1', maxLines: 100_000 });
+  t.is(error(['--history-max-lines', '0']), "--history-max-lines must be a whole number from 1 to 1000000000, got '0'");
+  t.is(error(['--history-page', 'lots']), "--history-page must be a whole number from 1 to 100000, got 'lots'");
+  t.is(error(['--data-dir', '']), '--data-dir must not be empty');
+  t.is(error(['--no-history', '--data-dir', 'x']), '--no-history cannot be combined with --data-dir or --history-max-lines');
 });
 
 test('every flag is read into its option', (t) => {

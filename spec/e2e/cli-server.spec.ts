@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from '../helpers/tcp';
+import { withDataDir } from '../helpers/data-dir';
 
 const ROOT = path.resolve(__dirname, '../..');
 const LISTENING = /^rx-im-server listening on (\S+):(\d+) \(tcp\)$/;
@@ -89,7 +90,7 @@ async function startSlot(): Promise<() => void> {
 
 async function run(t: ExecutionContext, args: readonly string[]): Promise<Cli> {
   const release = await startSlot();
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'cli/server.ts', ...args], {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'cli/server.ts', ...withDataDir(t, args)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -9,6 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { connectWs } from '../web/ws-client';
+import { withDataDir } from '../helpers/data-dir';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TCP = /^rx-im-server listening on (\S+):(\d+) \(tcp\)$/;
@@ -24,7 +25,7 @@ interface Run {
 }
 
 function run(t: ExecutionContext, args: string[]): Run {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'cli/server.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'cli/server.ts', ...withDataDir(t, args)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
