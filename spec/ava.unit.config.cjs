@@ -13,6 +13,7 @@ const E2E = [
   'spec/web/origin.spec.ts',
   'spec/redis/hub.spec.ts',
   'spec/redis/outage.spec.ts',
+  'spec/store/sqlite.spec.ts',
   'spec/bench/run.spec.ts',
   'spec/bench/floor-relay.spec.ts',
 ];
