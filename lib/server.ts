@@ -105,8 +105,6 @@ export class ChatServer {
   /** This server's Prometheus metrics (its own registry); `lib/web/health.ts` serves them. */
   readonly metrics: ServerMetrics;
   private readonly logger: Logger;
-  /** An info line without fields. */
-  private readonly log: (line: string) => void;
   /** The proxies whose word on a client's address is taken; the web edge reads it too. */
   readonly trustProxy: TrustedProxies | undefined;
   private readonly proxy: ProxyProtocolOptions | undefined;
@@ -136,7 +134,6 @@ export class ChatServer {
     this.texts = catalogues[this.options.lang];
     this.scheduler = options.scheduler ?? asyncScheduler;
     const logger = (this.logger = options.logger ?? (options.log ? lineLogger(options.log) : SILENT));
-    this.log = (line) => logger.log('info', line);
     this.metrics = new ServerMetrics({ online: () => this.hub.size, cluster: clusterOf(this.hub) });
     if (options.proxyProtocol && !options.trustProxy) throw new Error('proxyProtocol needs trustProxy: the proxies allowed to name clients');
     this.trustProxy = options.trustProxy;
@@ -208,7 +205,7 @@ export class ChatServer {
     const rateNotice = this.texts.rateLimited(this.options.rateLimit);
 
     let reason: CloseReason | 'left' | 'error' = 'left';
-    const output$ = session(peer.lines$.pipe(tap(this.countLine)), {
+    const output$ = session(peer.lines$.pipe(tap((line) => this.countLine(line))), {
       hub: this.hub,
       texts: this.texts,
       addr: peer.addr,
@@ -269,7 +266,13 @@ export class ChatServer {
       // A health check that connects and closes is no refusal worth counting or seeing at info.
       refused: (addr, why, quiet) => {
         if (!quiet) this.metrics.disconnects.refused++;
-        this.logger.log(quiet ? 'debug' : 'warn', `refused ${addr}: ${why}`, { event: 'refused', addr, transport: 'tcp', reason: 'proxy_protocol', error: why });
+        this.logger.log(quiet ? 'debug' : 'warn', `refused ${addr}: ${why}`, {
+          event: 'refused',
+          addr,
+          transport: 'tcp',
+          reason: 'proxy_protocol',
+          error: why,
+        });
       },
     };
   }
@@ -282,8 +285,10 @@ export class ChatServer {
   /** Listens for TCP clients; resolves with the address actually bound (port 0 picks one). */
   async listen(): Promise<Address> {
     const { host, port, maxLineBytes } = this.options;
-    const listener = await listenTcp((peer) => this.accept(peer), { host, port, maxLineBytes, outbox: this.outbox, metrics: this.metrics, proxy: this.proxy }, (line) =>
-      this.logger.log('error', line),
+    const listener = await listenTcp(
+      (peer) => this.accept(peer),
+      { host, port, maxLineBytes, outbox: this.outbox, metrics: this.metrics, proxy: this.proxy },
+      (line) => this.logger.log('error', line),
     );
     this.listeners.push(listener);
     return { host: listener.host, port: listener.port };

@@ -2,7 +2,8 @@
 import * as net from 'node:net';
 import type { Outbox } from '../outbox';
 import type { Peer } from '../peer';
-import { socketPeer } from './peer';
+import { SocketPeerOptions, socketPeer } from './peer';
+import { ProxyProtocolOptions, takeProxyHeader } from './proxy-protocol';
 
 export interface Listener {
   readonly host: string;
@@ -17,6 +18,10 @@ export interface TcpOptions {
   readonly port: number;
   readonly maxLineBytes: number;
   readonly outbox: Outbox;
+  /** Where the peers count the lines they write. */
+  readonly metrics?: SocketPeerOptions['metrics'];
+  /** Every connection opens with a PROXY protocol header from a trusted proxy. */
+  readonly proxy?: ProxyProtocolOptions;
 }
 
 /** Listens; resolves with the address actually bound, rejects with the listen error (EADDRINUSE...). */
@@ -28,7 +33,9 @@ export function listenTcp(accept: (peer: Peer) => void, options: TcpOptions, log
       return;
     }
     socket.setNoDelay(true);
-    accept(socketPeer(socket, { maxLineBytes: options.maxLineBytes, outbox: options.outbox }));
+    const peerOptions = { maxLineBytes: options.maxLineBytes, outbox: options.outbox, metrics: options.metrics };
+    if (options.proxy) takeProxyHeader(socket, options.proxy, (client) => accept(socketPeer(socket, { ...peerOptions, client })));
+    else accept(socketPeer(socket, peerOptions));
   });
   return new Promise((resolve, reject) => {
     tcp.once('error', reject);

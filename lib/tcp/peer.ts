@@ -15,12 +15,16 @@ export interface SocketPeerOptions {
   readonly outbox: Outbox;
   /** After `end()`, a client that keeps its side open is destroyed this much later. */
   readonly lingerMs?: number;
+  /** Counts the lines written, once per batch. */
+  readonly metrics?: { delivered: number };
+  /** The client a trusted proxy named (PROXY protocol): the user's address instead of the socket's. */
+  readonly client?: { readonly ip: string; readonly port: number };
 }
 
 export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer {
-  const { outbox, lingerMs = 1000 } = options;
-  const ip = socket.remoteAddress ?? '?';
-  const addr = formatAddress(ip, socket.remotePort ?? 0);
+  const { outbox, lingerMs = 1000, metrics } = options;
+  const ip = options.client?.ip ?? socket.remoteAddress ?? '?';
+  const addr = formatAddress(ip, options.client ? options.client.port : (socket.remotePort ?? 0));
   // This turn's lines, handed to the socket as one write when the outbox flushes: one stream
   // write and one syscall per socket per turn, however many lines.
   let pending: Buffer[] = [];
@@ -33,6 +37,7 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
     if (batch.length === 0 || socket.destroyed || socket.writableEnded) return;
     try {
       socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
+      if (metrics) metrics.delivered += batch.length;
     } catch {
       // A socket that cannot take a write is broken: it goes, the others' flushes go on.
       socket.destroy();

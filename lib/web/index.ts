@@ -6,6 +6,8 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ChatServer } from '../server';
+import { forwardedClient } from './forwarded';
+import { healthRoutes, metricsRoute } from './health';
 import { webSocketPeer } from './peer';
 import { defaultWebRoot, pageConfig, site } from './site';
 
@@ -23,6 +25,8 @@ export interface WebOptions {
    * behind a proxy: their hosts may be named in `Host`, and pages from them may open a chat.
    */
   readonly origins?: readonly string[];
+  /** Serve `GET /metrics` here (true by default; false when they have a port of their own, `--metrics-port`). */
+  readonly metrics?: boolean;
 }
 
 export interface WebHandle {
@@ -158,8 +162,12 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
   }
   const extraOrigins = options.origins ?? [];
   // The page's files too: a rebound name gets nothing from this server, not even the page.
+  const probes = healthRoutes(chat);
+  const scrape = options.metrics === false ? undefined : metricsRoute(chat);
   const server = http.createServer((req, res) => {
-    if (sameOrigin({ ...arrivalOf(req), origin: undefined }, extraOrigins) === 'ok') return handler(req, res);
+    // Load balancers probe under whatever name they use, and `ok` tells a rebound page nothing.
+    if (probes(req, res)) return;
+    if (sameOrigin({ ...arrivalOf(req), origin: undefined }, extraOrigins) === 'ok') return scrape?.(req, res) || handler(req, res);
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden: unknown Host (see --web-origin)\n');
   });
   const wss = new WebSocketServer({
@@ -175,7 +183,10 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     // Without a listener, a socket error (e.g. an oversized frame) would be thrown; the
     // peer's stream reports it to the chat, which logs it and drops the peer.
     ws.on('error', () => {});
-    chat.accept(webSocketPeer(ws, request, { maxLineBytes: options.maxLineBytes, outbox: chat.outbox }));
+    // Behind a trusted proxy, the user is named after the client it names (the port stays the socket's: unique per connection).
+    const client = forwardedClient(request.socket.remoteAddress, request.headers, chat.trustProxy);
+    const peer = webSocketPeer(ws, request, { maxLineBytes: options.maxLineBytes, outbox: chat.outbox, metrics: chat.metrics, clientIp: client.ip });
+    chat.accept(peer, 'ws');
   });
   // The WebSocketServer re-emits the HTTP server's errors; the listen promise reports them.
   wss.on('error', () => {});

@@ -27,11 +27,15 @@ export interface WebSocketPeerOptions {
   readonly maxLineBytes: number;
   /** The server's outbox: the peer's frames leave with its flush. */
   readonly outbox: Outbox;
+  /** Counts the lines sent, once per batch. */
+  readonly metrics?: { delivered: number };
+  /** The client a trusted proxy named (X-Forwarded-For): the user's IP instead of the socket's. */
+  readonly clientIp?: string;
 }
 
 export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: WebSocketPeerOptions): Peer {
-  const { maxLineBytes, outbox } = options;
-  const ip = request.socket.remoteAddress ?? '?';
+  const { maxLineBytes, outbox, metrics } = options;
+  const ip = options.clientIp ?? request.socket.remoteAddress ?? '?';
   const addr = formatAddress(ip, request.socket.remotePort ?? 0);
   const frames$ = new Observable<Buffer>((subscriber) => {
     const onMessage = (data: RawData) => {
@@ -56,6 +60,7 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: 
     // The server hands over encoded lines with their `\n`, shared by every recipient: a frame
     // is a view of one without the `\n`, sent as text (no decoding, no copy per peer).
     for (const data of batch) ws.send(data.subarray(0, data.length - 1), { binary: false });
+    if (metrics) metrics.delivered += batch.length;
   };
   return {
     addr,
