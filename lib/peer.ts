@@ -11,6 +11,11 @@ export interface Peer {
   readonly addr: string;
   /** The IP alone, for per-address limits. */
   readonly ip: string;
+  /**
+   * The bytes cross the network encrypted (TLS, WSS): passwords may be sent. Absent: plain,
+   * and `register|`, `login|`, `passwd|` are refused unless the peer is on loopback.
+   */
+  readonly secure?: boolean;
   /** The client's lines; completes when it goes away, errors on a transport error. */
   readonly lines$: Observable<Framed>;
   /** Queues one encoded line (with its `\n`); it leaves when the server's outbox flushes the turn. */
