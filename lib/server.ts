@@ -169,7 +169,8 @@ export class ChatServer {
     this.metrics.arrived();
     this.outbox.wake();
     if (event.kind === 'cluster' || event.kind === 'nameLost' || !this.history) return new Line(text);
-    const { id, time } = this.history.stamp(event);
+    // A shared hub's events come stamped by the cluster's stream (lib/redis/stream-log.ts).
+    const { id, time } = ('stamp' in event ? event.stamp : undefined) ?? this.history.stamp(event);
     this.outbox.wake();
     return new Line(text, { id, time });
   };

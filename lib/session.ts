@@ -17,7 +17,6 @@ import {
   connect,
   defer,
   finalize,
-  from,
   isObservable,
   map,
   merge,
@@ -74,7 +73,7 @@ export interface SessionOptions {
 }
 
 /** The lines for a hub's answer: at once when it answered at once, else when it answers. */
-function replies<T>(answer: Answer<T>, lines: (value: T) => Output[]): ObservableInput<Output> {
+function replies<T, O = Output>(answer: Answer<T>, lines: (value: T) => O[]): ObservableInput<O> {
   return isObservable(answer) ? answer.pipe(mergeMap(lines)) : lines(answer);
 }
 
@@ -115,9 +114,10 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // requests come from the command branch and are consumed by the live branch of the same
     // session. A command's turn in the queue lasts until its replay has been sent.
     const replays$ = new Subject<Observable<Line | string>>();
-    const replay = (lines: () => (Line | string)[]): Observable<Output> =>
+    // `lines` answers now (an array: the embedded logs) or later (an Observable: the Redis stream).
+    const replay = (lines: () => ObservableInput<Line | string>): Observable<Output> =>
       new Observable<Output>((done) => {
-        replays$.next(defer(() => from(lines())).pipe(finalize(() => done.complete())));
+        replays$.next(defer(lines).pipe(finalize(() => done.complete())));
       });
     const asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, t), stamped);
 
@@ -151,16 +151,17 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
           if (!history) return [HISTORY.end];
           if (command.count === undefined) return [t.historyUsage(history.page)];
           const count = Math.min(command.count, history.page);
-          return replay(() => [...history.log.last(count).map(asLine), HISTORY.end]);
+          return replay(() => replies(history.log.last(count), (events): (Line | string)[] => [...events.map(asLine), HISTORY.end]));
         }
         case 'since': {
           if (!history) return [HISTORY.unknown, HISTORY.end];
           const page = history.page;
-          return replay(() => {
-            const found = history.log.after(command.id, page);
-            const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
-            return [...head, ...found.events.map(asLine), HISTORY.end];
-          });
+          return replay(() =>
+            replies(history.log.after(command.id, page), (found): (Line | string)[] => {
+              const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
+              return [...head, ...found.events.map(asLine), HISTORY.end];
+            }),
+          );
         }
         case 'invalid':
           return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];

@@ -1,7 +1,9 @@
 /**
  * The message log's seam: event ids, stamped events, and the MessageLog interface that the
- * embedded SQLite log and the in-memory log implement (a Redis Stream log can come later).
+ * embedded SQLite log, the in-memory log and the cluster's Redis Stream log
+ * (`lib/redis/stream-log.ts`) implement.
  */
+import type { Answer } from '../hub';
 import type { Event } from '../protocol';
 
 /** The events the public history holds: joins, leaves, public messages. */
@@ -19,10 +21,16 @@ export type After =
   | { readonly known: true; readonly events: readonly Stamped<LoggedEvent>[]; readonly truncated: boolean }
   | { readonly known: false; readonly events: readonly Stamped<LoggedEvent>[] };
 
+/**
+ * Reads answer with an `Answer` (lib/hub.ts): the embedded logs know the answer now and return
+ * the value; the Redis Stream log has to ask Redis and returns an Observable of it.
+ */
 export interface MessageLog {
   /**
    * Gives an event its id and time now. Logged events (online/offline/say) are held in memory
-   * until commit(); others (private) get an id only.
+   * until commit(); others (private) get an id only. An event that already carries its stamp
+   * (`event.stamp`: a shared hub took it from the cluster's stream) is not stamped again: the
+   * server uses that stamp and does not call this for it.
    */
   stamp<E extends Event>(event: E): Stamped<E>;
   /**
@@ -33,17 +41,23 @@ export interface MessageLog {
    */
   commit(): void;
   /** The last n logged events before now (committed or still pending), oldest first. */
-  last(n: number): readonly Stamped<LoggedEvent>[];
+  last(n: number): Answer<readonly Stamped<LoggedEvent>[]>;
   /**
    * Logged events strictly after id, oldest first, at most `limit`: when more follow, the
    * NEWEST `limit` and truncated=true. An id that is malformed, expired (an event after it was
    * deleted by retention) or newer than anything given out -> known:false with the newest page.
    * Any id in between is known, a private message's id (given out, never stored) included.
    */
-  after(id: string, limit: number): After;
+  after(id: string, limit: number): Answer<After>;
   /** True once the log has degraded to no history. */
   readonly degraded: boolean;
   close(): void;
+}
+
+/** A log in this process: it answers every read now (MemoryLog, SqliteLog; their contract spec). */
+export interface LocalLog extends MessageLog {
+  last(n: number): readonly Stamped<LoggedEvent>[];
+  after(id: string, limit: number): After;
 }
 
 /** An id as numbers. `seq` is -1 only in a position "just before the first id of ms". */
@@ -112,6 +126,17 @@ export class IdClock {
       this.seq = 0;
     }
     return { ms: this.ms, seq: this.seq };
+  }
+
+  /**
+   * Moves the clock to at least `parts` (an id given out elsewhere, e.g. by the cluster's
+   * stream): ids handed out after it stay in log order with it.
+   */
+  observe(parts: IdParts): void {
+    if (compareParts(parts, { ms: this.ms, seq: this.seq }) > 0) {
+      this.ms = parts.ms;
+      this.seq = parts.seq;
+    }
   }
 
   /** The newest id given out (or, before any, the position ids start after). */
