@@ -164,9 +164,9 @@ export function replayThenLive<T>(
         draining = true;
         try {
           while (!replaying && queue.length > 0 && !out.closed) {
-            const replay = queue.shift()!;
+            const replay$ = queue.shift()!;
             replaying = true;
-            const subscription = replay.subscribe({
+            const subscription = replay$.subscribe({
               next: guard(onReplayed),
               error: guard((error: unknown) => {
                 for (const item of options.onReplayError?.(error) ?? []) out.next(item);
@@ -192,8 +192,8 @@ export function replayThenLive<T>(
         }),
       });
       const requestsSubscription = requests$.subscribe({
-        next: guard((replay: Observable<T | string>) => {
-          queue.push(replay);
+        next: guard((replay$: Observable<T | string>) => {
+          queue.push(replay$);
           drain();
         }),
         error: (error: unknown) => out.error(error),

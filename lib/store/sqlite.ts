@@ -103,7 +103,7 @@ export function openSqliteLog(options: SqliteLogOptions): SqliteLog {
     } catch {
       // Already failing with the cause that matters.
     }
-    throw new Error(`cannot open the message log ${file}: ${sqliteProblem(error)}`);
+    throw new Error(`cannot open the message log ${file}: ${sqliteProblem(error)}`, { cause: error });
   }
 }
 

@@ -4,10 +4,10 @@
  */
 import test, { ExecutionContext } from 'ava';
 import type { Event } from '../../lib/protocol';
-import { LoggedEvent, MessageLog, Stamped, compareIds, parseId } from '../../lib/store/log';
+import { LocalLog, LoggedEvent, MessageLog, Stamped, compareIds, parseId } from '../../lib/store/log';
 
 export interface LogUnderTest {
-  readonly log: MessageLog;
+  readonly log: LocalLog;
   /** Runs whatever retention the log does later (background deletion), now. */
   readonly settle: () => void;
 }
@@ -107,7 +107,21 @@ export function logContract(name: string, make: MakeLog): void {
     log.commit();
     const newest = { known: false, events: m.slice(3) };
     const last = parseId(m[5].id)!;
-    for (const id of ['', 'x', '5000', '5000-', '-1', '5000-0-0', ' 5000-0', '1234567890123456-0', '1-1234567890', '4999-0', '0-0', `${last.ms}-${last.seq + 1}`, `${last.ms + 1}-0`]) {
+    for (const id of [
+      '',
+      'x',
+      '5000',
+      '5000-',
+      '-1',
+      '5000-0-0',
+      ' 5000-0',
+      '1234567890123456-0',
+      '1-1234567890',
+      '4999-0',
+      '0-0',
+      `${last.ms}-${last.seq + 1}`,
+      `${last.ms + 1}-0`,
+    ]) {
       t.deepEqual(log.after(id, 3), newest, JSON.stringify(id));
     }
     // An id given out since is known.

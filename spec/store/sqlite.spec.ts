@@ -98,7 +98,10 @@ test('SqliteLog: a reopen keeps retention: what expired stays unknown, and a sma
   first.commit();
   first.flushRetention();
   first.close();
-  t.deepEqual(storedIds(dir), m.slice(3).map((s) => s.id));
+  t.deepEqual(
+    storedIds(dir),
+    m.slice(3).map((s) => s.id),
+  );
 
   const { defer, steps, runOne } = manualDefer();
   const second = open(t, { dir, maxLines: 2, now: clock.now, defer, retentionChunk: 2 });
@@ -313,7 +316,9 @@ const root = process.getuid?.() === 0;
 if (mountable) {
   test('SqliteLog: a read-only directory (a read-only tmpfs: chmod stops nobody when we are root) is one clear line', (t) => {
     const dir = mountTmpfs(t, 'ro,size=64k');
-    t.throws(() => openSqliteLog({ dir, maxLines: 10 }), { message: `cannot open the message log in ${dir}: directory is not writable: read-only file system (EROFS)` });
+    t.throws(() => openSqliteLog({ dir, maxLines: 10 }), {
+      message: `cannot open the message log in ${dir}: directory is not writable: read-only file system (EROFS)`,
+    });
     t.throws(() => openSqliteLog({ dir: path.join(dir, 'data'), maxLines: 10 }), {
       message: `cannot open the message log in ${path.join(dir, 'data')}: cannot create the directory: ${dir} is not writable (EROFS)`,
     });
