@@ -222,3 +222,28 @@ test('lines sent while a slow hub is still taking the join are kept and answered
     });
   });
 });
+
+test('a long replay leaves in chunks, one a turn of the event loop, so other users are not held up', async (t) => {
+  const { MemoryLog } = await import('../lib/store/memory');
+  const { REPLAY_CHUNK } = await import('../lib/session');
+  const { Subject } = await import('rxjs');
+  const hub = new MemoryHub();
+  const log = new MemoryLog({ maxLines: 10_000 });
+  for (let i = 0; i < 2 * REPLAY_CHUNK + 10; i++) log.stamp({ kind: 'say', addr: B, name: B, text: `m${i}` });
+  const lines$ = new Subject<string>();
+  const out: string[] = [];
+  let ended = () => {};
+  const end = new Promise<void>((resolve) => (ended = resolve));
+  const subscription = session(lines$, { hub, texts: en, addr: A, id: A, idleMs: 60_000, maxLineBytes: 64, history: { log, page: 10_000 } }).subscribe((o) => {
+    out.push(String(o));
+    if (String(o) === 'history|end') ended();
+  });
+  out.length = 0; // the join
+  lines$.next(`history|${2 * REPLAY_CHUNK + 10}`);
+  t.is(out.length, REPLAY_CHUNK, 'the first chunk at once, nothing more in this turn');
+  await end;
+  t.is(out.length, 2 * REPLAY_CHUNK + 10 + 1, 'the rest on later turns, then history|end');
+  t.is(out[0], `[${B}]${B}:m0`);
+  t.is(out[out.length - 1], 'history|end');
+  subscription.unsubscribe();
+});
