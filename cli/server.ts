@@ -1,17 +1,25 @@
 #!/usr/bin/env node
 /** rx-im-server: flags -> ChatServer; logs to stderr; exit codes; signals. */
-import { parseServerFlags, SERVER_USAGE } from '../lib/flags';
+import { readFileSync } from 'node:fs';
+import { collectDefaultMetrics } from 'prom-client';
+import { loadServerConfig, reload } from '../lib/env';
+import { SERVER_USAGE } from '../lib/flags';
+import { LEVELS, createLogger } from '../lib/logger';
 import { RedisHub } from '../lib/redis/hub';
 import { ChatServer, DEFAULTS } from '../lib/server';
 import type { MessageLog } from '../lib/store/log';
 import { openSqliteLog } from '../lib/store/sqlite';
 import { packageVersion } from '../lib/version';
 import { startWeb, WebHandle } from '../lib/web';
+import { OpsHandle, startOps } from '../lib/web/health';
 
 const NAME = 'rx-im-server';
 
 async function main(): Promise<void> {
-  const flags = parseServerFlags(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const readFile = (path: string) => readFileSync(path, 'utf8');
+  const loaded = loadServerConfig(argv, process.env, readFile);
+  const flags = loaded.parsed;
   if (flags.ok === 'help') {
     process.stdout.write(SERVER_USAGE);
     return;
@@ -24,10 +32,12 @@ async function main(): Promise<void> {
     process.stderr.write(`${NAME}: ${flags.error} (see --help)\n`);
     process.exit(1);
   }
-  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  const { ops } = flags.value;
+  const logger = createLogger({ format: ops.logFormat, level: ops.logLevel, write: (chunk) => process.stderr.write(chunk) });
   let hub: RedisHub | undefined;
   if (flags.value.redisUrl !== undefined) {
-    hub = new RedisHub({ url: flags.value.redisUrl, nodeTimeoutMs: flags.value.nodeTimeoutMs, log });
+    const redisLog = (line: string) => logger.log(/^redis: (linked|link restored)/.test(line) ? 'info' : 'warn', line, { component: 'redis' });
+    hub = new RedisHub({ url: flags.value.redisUrl, nodeTimeoutMs: flags.value.nodeTimeoutMs, log: redisLog });
     try {
       await hub.start();
     } catch (err) {
@@ -41,14 +51,15 @@ async function main(): Promise<void> {
   if (flags.value.history) {
     const { dir, maxLines } = flags.value.history;
     try {
-      history = openSqliteLog({ dir, maxLines, onTrouble: (why) => log(`history: ${why}`) });
+      history = openSqliteLog({ dir, maxLines, onTrouble: (why) => logger.log('error', `history: ${why}`, { component: 'history' }) });
     } catch (err) {
       process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
       await hub?.close();
       process.exit(1);
     }
   }
-  const server = new ChatServer({ ...flags.value.server, log, hub, history });
+  const server = new ChatServer({ ...flags.value.server, logger, hub, history });
+  collectDefaultMetrics({ register: server.metrics.registry });
   let address;
   try {
     address = await server.listen();
@@ -69,7 +80,13 @@ async function main(): Promise<void> {
   if (flags.value.web) {
     const host = flags.value.server.host ?? DEFAULTS.host;
     try {
-      web = await startWeb(server, { host, port: flags.value.httpPort, maxLineBytes: flags.value.server.maxLineBytes ?? DEFAULTS.maxLineBytes, origins: flags.value.webOrigins });
+      web = await startWeb(server, {
+        host,
+        port: flags.value.httpPort,
+        maxLineBytes: flags.value.server.maxLineBytes ?? DEFAULTS.maxLineBytes,
+        origins: flags.value.webOrigins,
+        metrics: ops.metrics === undefined,
+      });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const where = `${host}:${flags.value.httpPort}`;
@@ -82,18 +99,44 @@ async function main(): Promise<void> {
     process.stdout.write(`${NAME} web chat on http://${shown}:${web.port}/\n`);
   }
 
+  let opsServer: OpsHandle | undefined;
+  if (ops.metrics) {
+    const where = `${ops.metrics.host}:${ops.metrics.port}`;
+    try {
+      opsServer = await startOps(server, ops.metrics);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const why = e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (try --metrics-port)` : `cannot serve metrics on ${where}: ${e.message}`;
+      process.stderr.write(`${NAME}: ${why}\n`);
+      await server.close(0);
+      await web?.close();
+      process.exit(1);
+    }
+    const shown = opsServer.host.includes(':') ? `[${opsServer.host}]` : opsServer.host;
+    process.stdout.write(`${NAME} metrics on http://${shown}:${opsServer.port}/metrics\n`);
+  }
+
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    log(`${signal}: shutting down`);
-    server.close(1000).then(() => web?.close()).then(() => hub?.close()).then(() => history && history.close()).then(
+    logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
+    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => history && history.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Reloads what can change while running (the log level, from --env-file) and says what it did.
+  process.on('SIGHUP', () => {
+    const result = reload(loaded, loadServerConfig(argv, process.env, readFile), logger.level);
+    // Said at whichever of the two levels is the more verbose, so that it is seen.
+    const quieter = LEVELS.indexOf(result.level) > LEVELS.indexOf(logger.level);
+    if (quieter) logger.log('info', result.message, { event: 'reload' });
+    logger.setLevel(result.level);
+    if (!quieter) logger.log(result.ok ? 'info' : 'warn', result.message, { event: 'reload' });
+  });
 }
 
 main().catch((err: Error) => {

@@ -3,6 +3,7 @@
  * Every bad value yields one specific message, never an exception.
  */
 import { parseArgs } from 'node:util';
+import { OPS_FLAGS, OPS_USAGE, OpsConfig, parseOpsFlags } from './ops-flags';
 import { DEFAULTS, ServerOptions } from './server';
 import { isLang, Lang, LANGS } from './texts';
 import { parseWebOrigins } from './web';
@@ -64,6 +65,8 @@ export interface ServerConfig {
   readonly nodeTimeoutMs?: number;
   /** The durable message log (SQLite in `dir`), or false with --no-history. */
   readonly history: { readonly dir: string; readonly maxLines: number } | false;
+  /** Logs, metrics, the env file (lib/ops-flags.ts). */
+  readonly ops: OpsConfig;
 }
 
 export const HISTORY_DEFAULTS = { dir: './data', maxLines: 100_000 };
@@ -95,34 +98,41 @@ Options:
   --no-history                  keep no message log: history| and since| find nothing
   --history-max-lines N         events the log keeps; older ones are deleted (default ${HISTORY_DEFAULTS.maxLines})
   --history-page N              most events one history| or since| reply holds (default ${DEFAULTS.historyPage})
-  -h, --help                    show this help
+${OPS_USAGE}  -h, --help                    show this help
   --version                     print the version and exit
+
+Every option can also come from the environment: RXIM_ and its name in upper snake case
+(RXIM_PORT=9000, RXIM_REDIS=redis://10.0.0.5:6379, RXIM_NO_WEB=1); the command line wins.
 `;
 
+/** Every flag of the server (lib/env.ts gives each its RXIM_ variable). */
+export const SERVER_FLAGS: Spec = {
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  lang: { type: 'string' },
+  'max-line-bytes': { type: 'string' },
+  'max-queue-bytes': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'rate-burst': { type: 'string' },
+  'http-port': { type: 'string' },
+  'no-web': { type: 'boolean' },
+  'web-origin': { type: 'string' },
+  redis: { type: 'string' },
+  'node-timeout': { type: 'string' },
+  'data-dir': { type: 'string' },
+  'no-history': { type: 'boolean' },
+  'history-max-lines': { type: 'string' },
+  'history-page': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  ...OPS_FLAGS,
+};
+
 export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> {
-  const parsed = parse(argv, {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'idle-timeout': { type: 'string' },
-    lang: { type: 'string' },
-    'max-line-bytes': { type: 'string' },
-    'max-queue-bytes': { type: 'string' },
-    'max-connections': { type: 'string' },
-    'max-connections-per-ip': { type: 'string' },
-    'rate-limit': { type: 'string' },
-    'rate-burst': { type: 'string' },
-    'http-port': { type: 'string' },
-    'no-web': { type: 'boolean' },
-    'web-origin': { type: 'string' },
-    redis: { type: 'string' },
-    'node-timeout': { type: 'string' },
-    'data-dir': { type: 'string' },
-    'no-history': { type: 'boolean' },
-    'history-max-lines': { type: 'string' },
-    'history-page': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean' },
-  });
+  const parsed = parse(argv, SERVER_FLAGS);
   if ('error' in parsed) return { ok: false, error: parsed.error };
   const v = parsed.values;
   if (v.help) return { ok: 'help' };
@@ -212,5 +222,19 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     }
     history = { dir, maxLines };
   }
-  return { ok: true, value: { server: options, httpPort, web: !v['no-web'], ...(webOrigins ? { webOrigins } : {}), redisUrl, nodeTimeoutMs, history } };
+  const ops = parseOpsFlags(v);
+  if ('error' in ops) return { ok: false, error: ops.error };
+  return {
+    ok: true,
+    value: {
+      server: { ...options, ...ops.server },
+      httpPort,
+      web: !v['no-web'],
+      ...(webOrigins ? { webOrigins } : {}),
+      redisUrl,
+      nodeTimeoutMs,
+      history,
+      ops: ops.ops,
+    },
+  };
 }

@@ -131,7 +131,7 @@ export class ServerMetrics {
             try {
               this.set(await nodes());
             } catch {
-              this.reset(); // Redis cannot say: no sample rather than a stale one
+              this.set(NaN); // Redis cannot say: unknown, rather than a stale count or a false 0
             }
           },
         });

@@ -57,8 +57,10 @@ export function parseProxyHeader(data: Buffer): ProxyParse {
 const PORT = /^(0|[1-9]\d{0,4})$/;
 
 function parseV1(data: Buffer): ProxyParse {
-  const end = data.subarray(0, V1_MAX_BYTES).indexOf('\r\n');
-  if (end < 0) return data.length >= V1_MAX_BYTES ? bad('v1 header longer than 107 bytes') : MORE;
+  const lf = data.subarray(0, V1_MAX_BYTES).indexOf(0x0a);
+  if (lf < 0) return data.length >= V1_MAX_BYTES ? bad('v1 header longer than 107 bytes') : MORE;
+  if (data[lf - 1] !== 0x0d) return bad('v1 header ends in LF without CR');
+  const end = lf - 1;
   const line = data.toString('latin1', 0, end);
   const length = end + 2;
   const fields = line.split(' ');
