@@ -18,6 +18,7 @@ import { boundSendQueue } from './send-queue';
 import { CloseReason, Output, session } from './session';
 import { Listener, listenTcp } from './tcp/listen';
 import type { ProxyProtocolOptions } from './tcp/proxy-protocol';
+import { TlsCertificate, listenTls } from './tcp/tls';
 import { Lang, Texts, texts as catalogues } from './texts';
 import type { TrustedProxies } from './trust';
 
@@ -289,6 +290,23 @@ export class ChatServer {
     const listener = await listenTcp(
       (peer) => this.accept(peer),
       { host, port, maxLineBytes, outbox: this.outbox, metrics: this.metrics, proxy: this.proxy },
+      (line) => this.logger.log('error', line),
+    );
+    this.listeners.push(listener);
+    return { host: listener.host, port: listener.port };
+  }
+
+  /**
+   * Listens for TLS clients of the line protocol on `port` (0 picks one) of the same host: the
+   * same sessions, limits and idle kick as `listen()`; `certificate.reload()` reaches it.
+   */
+  async listenTls(options: { readonly certificate: TlsCertificate; readonly port: number; readonly handshakeTimeoutMs?: number }): Promise<Address> {
+    const { host, maxLineBytes } = this.options;
+    const handshakeFailed = (addr: string, why: string) =>
+      this.logger.log('info', `tls handshake failed ${addr}: ${why}`, { event: 'tls_handshake_failed', addr, transport: 'tls', error: why });
+    const listener = await listenTls(
+      (peer) => this.accept(peer, 'tls'),
+      { ...options, host, maxLineBytes, outbox: this.outbox, metrics: this.metrics, handshakeFailed },
       (line) => this.logger.log('error', line),
     );
     this.listeners.push(listener);

@@ -3,9 +3,12 @@
  * whose connections become peers of the same `ChatServer` as the TCP clients.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { ChatServer } from '../server';
+import type { TlsCertificate } from '../tcp/tls';
 import { forwardedClient } from './forwarded';
 import { healthRoutes, metricsRoute } from './health';
 import { webSocketPeer } from './peer';
@@ -27,6 +30,8 @@ export interface WebOptions {
   readonly origins?: readonly string[];
   /** Serve `GET /metrics` here (true by default; false when they have a port of their own, `--metrics-port`). */
   readonly metrics?: boolean;
+  /** Serve HTTPS and WSS with this certificate (`--tls-cert`); its `reload()` reaches this server too. */
+  readonly tls?: TlsCertificate;
 }
 
 export interface WebHandle {
@@ -56,16 +61,23 @@ export interface Arrival {
   /** The local end of the socket: the address and port the client actually reached. */
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
+  /** It came over TLS: the page's own origins are https. */
+  readonly secure?: boolean;
 }
 
 /**
  * The origins a page of this server can have, for a request that arrived on `localAddress`
  * and `localPort`: that address (an IPv4-mapped one also as plain IPv4), `localhost`, over
- * `http` (this server speaks no TLS), and the `--web-origin` list. Taking the socket's own
+ * `http` (`https` when the request came over TLS), and the `--web-origin` list. Taking the socket's own
  * address, rather than the listen address, also answers for `--host 0.0.0.0`: the client
  * names the interface it reached.
  */
-export function ownOrigins(localAddress: string | undefined, localPort: number | undefined, extra: readonly string[] = []): string[] {
+export function ownOrigins(
+  localAddress: string | undefined,
+  localPort: number | undefined,
+  extra: readonly string[] = [],
+  scheme: 'http' | 'https' = 'http',
+): string[] {
   const origins: string[] = [];
   if (localPort !== undefined) {
     const address = (localAddress ?? '').replace(/%.*$/, ''); // an IPv6 zone never appears in a URL
@@ -73,7 +85,7 @@ export function ownOrigins(localAddress: string | undefined, localPort: number |
     for (const a of [address, mapped?.[1], 'localhost']) {
       if (!a) continue;
       try {
-        origins.push(new URL(`http://${a.includes(':') ? `[${a}]` : a}:${localPort}`).origin);
+        origins.push(new URL(`${scheme}://${a.includes(':') ? `[${a}]` : a}:${localPort}`).origin);
       } catch {
         // not an address a URL can hold: no origin from it
       }
@@ -113,7 +125,7 @@ export function hostAllowed(host: string | undefined, origins: readonly string[]
  * send no `Origin` (not a browser, so no visitor to act for) are accepted, as `nc` is.
  */
 export function sameOrigin(arrival: Arrival, extraOrigins: readonly string[] = []): 'ok' | 'host' | 'origin' {
-  const origins = ownOrigins(arrival.localAddress, arrival.localPort, extraOrigins);
+  const origins = ownOrigins(arrival.localAddress, arrival.localPort, extraOrigins, arrival.secure ? 'https' : 'http');
   if (!hostAllowed(arrival.host, origins)) return 'host';
   if (arrival.origin === undefined) return 'ok';
   try {
@@ -125,7 +137,13 @@ export function sameOrigin(arrival: Arrival, extraOrigins: readonly string[] = [
 
 function arrivalOf(req: http.IncomingMessage): Arrival {
   const origin = req.headers.origin;
-  return { host: req.headers.host, origin: origin === '' ? undefined : origin, localAddress: req.socket.localAddress, localPort: req.socket.localPort };
+  return {
+    host: req.headers.host,
+    origin: origin === '' ? undefined : origin,
+    localAddress: req.socket.localAddress,
+    localPort: req.socket.localPort,
+    secure: req.socket instanceof TLSSocket,
+  };
 }
 
 /** A comma-separated list of origins (`https://chat.example.org`) in their canonical form, or the first item that is not one. */
@@ -164,12 +182,14 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
   // The page's files too: a rebound name gets nothing from this server, not even the page.
   const probes = healthRoutes(chat);
   const scrape = options.metrics === false ? undefined : metricsRoute(chat);
-  const server = http.createServer((req, res) => {
+  const respond: http.RequestListener = (req, res) => {
     // Load balancers probe under whatever name they use, and `ok` tells a rebound page nothing.
     if (probes(req, res)) return;
     if (sameOrigin({ ...arrivalOf(req), origin: undefined }, extraOrigins) === 'ok') return scrape?.(req, res) || handler(req, res);
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden: unknown Host (see --web-origin)\n');
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls.serverOptions(), respond) : http.createServer(respond);
+  const stopUsing = options.tls && server instanceof https.Server ? options.tls.use(server) : undefined;
   const wss = new WebSocketServer({
     server,
     path: WEB_SOCKET_PATH,
@@ -186,7 +206,7 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     // Behind a trusted proxy, the user is named after the client it names (the port stays the socket's: unique per connection).
     const client = forwardedClient(request.socket.remoteAddress, request.headers, chat.trustProxy);
     const peer = webSocketPeer(ws, request, { maxLineBytes: options.maxLineBytes, outbox: chat.outbox, metrics: chat.metrics, clientIp: client.ip });
-    chat.accept(peer, 'ws');
+    chat.accept(request.socket instanceof TLSSocket ? { ...peer, secure: true } : peer, 'ws');
   });
   // The WebSocketServer re-emits the HTTP server's errors; the listen promise reports them.
   wss.on('error', () => {});
@@ -201,6 +221,7 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
         port: bound.port,
         close: () =>
           new Promise<void>((done) => {
+            stopUsing?.();
             for (const ws of wss.clients) ws.terminate();
             wss.close();
             server.close(() => done());

@@ -1,0 +1,213 @@
+/**
+ * The line protocol over TLS (`--tls-cert`, `--tls-key`, `--tls-port`): the server's
+ * certificate and key, read and checked before anything listens and read again on reload, and
+ * a TLS listener whose sockets become the same socket peers as the plain port's, marked
+ * secure. The web edge serves HTTPS with the same `TlsCertificate`, so one reload reaches both.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
+import { formatAddress, type Peer } from '../peer';
+import type { Listener, TcpOptions } from './listen';
+import { socketPeer } from './peer';
+
+/** What the operator is told about a certificate: enough to recognise it in a log. */
+export interface CertificateInfo {
+  /** `CN=localhost`, as the certificate names its subject. */
+  readonly subject: string;
+  /** `DNS:localhost, IP Address:127.0.0.1`, or undefined without subjectAltName. */
+  readonly altNames: string | undefined;
+  readonly validTo: Date;
+  /** SHA-256 of the certificate, as `getPeerCertificate().fingerprint256` and browsers show it. */
+  readonly fingerprint256: string;
+}
+
+/** The certificate and key as a server takes them. */
+interface KeyPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly info: CertificateInfo;
+}
+
+export type Loaded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+function readPem(what: string, file: string): Buffer | string {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a directory' : e.message;
+    return `cannot read the TLS ${what} ${file}: ${why}`;
+  }
+}
+
+/**
+ * Reads a certificate (PEM; a chain: the server's own first) and its private key (PEM,
+ * unencrypted), and checks that they belong together, so that a mistake is one clear line at
+ * start or on reload rather than a handshake failing for every client later.
+ */
+export function readKeyPair(certFile: string, keyFile: string): Loaded<KeyPair> {
+  const cert = readPem('certificate', certFile);
+  if (typeof cert === 'string') return { ok: false, error: cert };
+  const key = readPem('key', keyFile);
+  if (typeof key === 'string') return { ok: false, error: key };
+  let x509: crypto.X509Certificate;
+  try {
+    if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate');
+    x509 = new crypto.X509Certificate(cert);
+  } catch {
+    return { ok: false, error: `the TLS certificate ${certFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` };
+  }
+  let privateKey: crypto.KeyObject;
+  try {
+    privateKey = crypto.createPrivateKey(key);
+  } catch (err) {
+    const encrypted = /ENCRYPTED/.test(key.toString('latin1')) || /passphrase/i.test((err as Error).message);
+    const why = encrypted ? 'it is encrypted (give the key without a passphrase, readable only by the server)' : 'it holds no PEM private key';
+    return { ok: false, error: `cannot use the TLS key ${keyFile}: ${why}` };
+  }
+  if (!x509.checkPrivateKey(privateKey)) return { ok: false, error: `the TLS certificate ${certFile} and the key ${keyFile} do not belong together` };
+  try {
+    // What the handshake will use: it also refuses what OpenSSL's security level refuses (a key too small...).
+    tls.createSecureContext({ cert, key });
+  } catch (err) {
+    return { ok: false, error: `cannot use the TLS certificate ${certFile} with the key ${keyFile}: ${(err as Error).message}` };
+  }
+  const info: CertificateInfo = {
+    subject: x509.subject.replace(/\n/g, ', '),
+    altNames: x509.subjectAltName,
+    validTo: new Date(x509.validTo),
+    fingerprint256: x509.fingerprint256,
+  };
+  return { ok: true, value: { cert, key, info } };
+}
+
+/** One line for the operator's log. */
+export function describeCertificate(info: CertificateInfo, now: Date = new Date()): string {
+  const names = info.altNames === undefined ? '' : ` (${info.altNames})`;
+  const until = info.validTo.getTime() <= now.getTime() ? `EXPIRED on ${info.validTo.toISOString()}` : `valid until ${info.validTo.toISOString()}`;
+  return `${info.subject}${names}, ${until}, sha256 ${info.fingerprint256}`;
+}
+
+/**
+ * The server's certificate, from its two files: every TLS server of the process (the line
+ * port, the web chat's HTTPS) takes it from here, so that `reload()` hands a new pair to all of
+ * them at once. A reload changes what new handshakes present; connections already open keep
+ * theirs.
+ */
+export class TlsCertificate {
+  private readonly servers = new Set<tls.Server>();
+
+  private constructor(
+    readonly certFile: string,
+    readonly keyFile: string,
+    private pair: KeyPair,
+  ) {}
+
+  /** The pair as it is in the files now, or the one-line reason it cannot be used. */
+  static load(certFile: string, keyFile: string): Loaded<TlsCertificate> {
+    const pair = readKeyPair(certFile, keyFile);
+    return pair.ok ? { ok: true, value: new TlsCertificate(certFile, keyFile, pair.value) } : pair;
+  }
+
+  get info(): CertificateInfo {
+    return this.pair.info;
+  }
+
+  /** What `tls.createServer` and `https.createServer` are given. */
+  serverOptions(): { cert: Buffer; key: Buffer } {
+    return { cert: this.pair.cert, key: this.pair.key };
+  }
+
+  /** `server` gets every reloaded pair from now on; the function returned stops that. */
+  use(server: tls.Server): () => void {
+    this.servers.add(server);
+    return () => this.servers.delete(server);
+  }
+
+  /**
+   * Reads the files again. When they hold a usable pair, every server using this certificate
+   * presents it to new handshakes; when not, nothing changes and the reason is returned.
+   */
+  reload(): Loaded<CertificateInfo> {
+    const pair = readKeyPair(this.certFile, this.keyFile);
+    if (!pair.ok) return pair;
+    for (const server of this.servers) server.setSecureContext({ cert: pair.value.cert, key: pair.value.key });
+    this.pair = pair.value;
+    return { ok: true, value: pair.value.info };
+  }
+}
+
+/** A handshake that does not finish in this long is dropped (Node's own default is two minutes). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface TlsListenOptions extends Omit<TcpOptions, 'proxy'> {
+  readonly certificate: TlsCertificate;
+  readonly handshakeTimeoutMs?: number;
+  /** A connection that never became a peer: no TLS spoken, our certificate refused, too slow. */
+  readonly handshakeFailed?: (addr: string, why: string) => void;
+}
+
+/**
+ * Listens with TLS; each connection whose handshake completes is a peer with `secure: true`.
+ * Resolves with the address actually bound, rejects with the listen error (EADDRINUSE...).
+ */
+export function listenTls(accept: (peer: Peer) => void, options: TlsListenOptions, log: (line: string) => void): Promise<Listener> {
+  const { certificate } = options;
+  // Connections still in their handshake, by remote address: not peers yet, so nobody else
+  // would close them at shutdown, and the server's close would wait for each to time out.
+  const handshaking = new Map<string, net.Socket>();
+  const remote = (socket: net.Socket) => formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
+  const server = tls.createServer({ ...certificate.serverOptions(), handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
+    handshaking.delete(remote(socket));
+    // Reset before we got to it: no address, nobody to announce.
+    if (socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    socket.setNoDelay(true);
+    const peer = socketPeer(socket, { maxLineBytes: options.maxLineBytes, outbox: options.outbox, metrics: options.metrics });
+    accept({ ...peer, secure: true });
+  });
+  server.on('connection', (raw: net.Socket) => {
+    if (raw.remoteAddress === undefined) return;
+    const addr = remote(raw);
+    handshaking.set(addr, raw);
+    raw.once('close', () => {
+      if (handshaking.get(addr) === raw) handshaking.delete(addr);
+    });
+  });
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    const addr = remote(socket);
+    // With a listener here, Node leaves the socket open (a timed-out handshake would stay forever).
+    socket.destroy();
+    options.handshakeFailed?.(
+      addr,
+      err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? `no handshake within ${options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS} ms` : err.message,
+    );
+  });
+  const stopUsing = certificate.use(server);
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: Error) => {
+      stopUsing();
+      reject(err);
+    });
+    server.listen({ port: options.port, host: options.host, backlog: 4096 }, () => {
+      server.removeAllListeners('error');
+      server.on('error', (err: Error) => log(`server error: ${err.message}`));
+      const bound = server.address() as net.AddressInfo;
+      resolve({
+        host: bound.address,
+        port: bound.port,
+        close: () =>
+          new Promise<void>((done) => {
+            stopUsing();
+            server.close(() => done());
+            for (const raw of handshaking.values()) raw.destroy();
+            handshaking.clear();
+          }),
+      });
+    });
+  });
+}
