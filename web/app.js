@@ -1,8 +1,11 @@
 /*
  * The web chat page: one WebSocket, one protocol line per frame, the same commands as the
  * terminal client's chat mode. Every text from the network goes into the page with
- * textContent, never as HTML.
+ * textContent, never as HTML. It asks for ids and times on conversation lines (`cap|tags`),
+ * shows the last lines said before it came (`history|50`), fills the gap after a reconnect
+ * (`since|LAST`), and keeps a present reader from the idle kick (web/keepalive.js).
  */
+/* global Replay, KeepAlive -- web/history.js and web/keepalive.js, loaded before this file */
 (function () {
   'use strict';
 
@@ -27,9 +30,13 @@
       privateBadge: '私聊',
       notConnected: '未连接，消息未发送',
       unknownCommand: function (c) { return '未知命令：' + c + '（/help 查看命令）'; },
-      help: '命令：/who 在线用户 · /nick（或 /name）名字 改名 · /msg 名字 内容 私聊 · /quit（或 /exit）断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊',
-      usage: { nick: '用法：/nick 名字', msg: '用法：/msg 名字 内容' },
+      help: '命令：/who 在线用户 · /nick（或 /name）名字 改名 · /msg 名字 内容 私聊 · /history 条数 更早的消息 · /quit（或 /exit）断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊',
+      usage: { nick: '用法：/nick 名字', msg: '用法：/msg 名字 内容', history: '用法：/history 条数' },
       clickToMessage: '点击私聊',
+      earlier: '更早的消息',
+      skipped: '断线期间的消息太多，只显示最近的部分，更早的已略过',
+      gapUnknown: '无法补全断线期间的消息（服务器已没有那段记录），下面是最近的消息，之前可能有遗漏',
+      noEarlier: '没有更早的消息了',
     },
     en: {
       title: 'Chat',
@@ -51,15 +58,20 @@
       privateBadge: 'private',
       notConnected: 'Not connected: message not sent',
       unknownCommand: function (c) { return 'Unknown command: ' + c + ' (/help for commands)'; },
-      help: 'Commands: /who online users · /nick (or /name) NAME rename · /msg NAME TEXT private message · /quit (or /exit) disconnect · //… send a line starting with / · click a name to message it',
-      usage: { nick: 'Usage: /nick NAME', msg: 'Usage: /msg NAME TEXT' },
+      help: 'Commands: /who online users · /nick (or /name) NAME rename · /msg NAME TEXT private message · /history N earlier messages · /quit (or /exit) disconnect · //… send a line starting with / · click a name to message it',
+      usage: { nick: 'Usage: /nick NAME', msg: 'Usage: /msg NAME TEXT', history: 'Usage: /history N' },
       clickToMessage: 'Click to send a private message',
+      earlier: 'Earlier messages',
+      skipped: 'Too much was said while you were away: only the latest messages are shown, some were skipped',
+      gapUnknown: 'The gap could not be filled (the server no longer has those messages): the latest are below, some may be missing',
+      noEarlier: 'No earlier messages',
     },
   };
 
   var MAX_ENTRIES = 1000; // the log keeps this many lines: a long session stays light
   var WHO_QUIET_MS = 150; // a who reply is one burst: this much silence ends it
   var NAME_KEY = 'rx-im-name';
+  var EARLIER_LINES = 50; // what a newcomer is shown of what was said before it came
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {
@@ -80,6 +92,16 @@
   var who = null; // { seen: Map addr -> name, show: boolean, timer } while a who reply is expected
   var target = null; // name private messages go to
   var unread = 0;
+  // This connection: has its own join come (then the page asks for tags and history), are
+  // tags on, and the history replies it awaits, oldest request first (see onLine).
+  var conn = null;
+  var lastId = null; // the id of the last logged line seen (join, leave, message): since| asks from it
+  var shown = new Map(); // id -> its entry in the log: a line is shown once, whoever sends it again
+  var kickedIdle = false; // the idle kick ended the last connection: a person coming back reconnects
+  var presence = KeepAlive.keepAlive({}, {
+    visible: function () { return !document.hidden; },
+    send: function () { if (ws && ws.readyState === WebSocket.OPEN) ws.send(''); },
+  });
 
   // ---- the page's chrome, in the server's language ----
 
@@ -122,21 +144,33 @@
 
   // ---- the conversation ----
 
-  function clock() {
-    var d = new Date();
-    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
-    return { text: pad(d.getHours()) + ':' + pad(d.getMinutes()), iso: d.toISOString() };
+  var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+
+  /** A line's time as shown: HH:MM today, with the date before today. */
+  function timeOf(when) {
+    var d = new Date(when);
+    var today = new Date();
+    var hm = pad(d.getHours()) + ':' + pad(d.getMinutes());
+    if (d.toDateString() === today.toDateString()) return hm;
+    return d.toLocaleDateString(config && config.lang === 'en' ? 'en' : 'zh-CN', { month: 'short', day: 'numeric' }) + ' ' + hm;
   }
 
-  /** Appends one entry; kind styles it (say, mine, private, event, notice, alert). */
-  function addEntry(kind, from, text, extra) {
-    var atBottom = els.log.scrollHeight - els.log.scrollTop - els.log.clientHeight < 40;
+  function nearBottom() {
+    return els.log.scrollHeight - els.log.scrollTop - els.log.clientHeight < 40;
+  }
+
+  /**
+   * One entry, not yet in the log; kind styles it (say, mine, private, event, notice, alert).
+   * extra.time: when it was said (the tag's ISO time; now by default); extra.id: its log id.
+   */
+  function makeEntry(kind, from, text, extra) {
     var li = document.createElement('li');
     li.className = 'entry ' + kind;
-    var t = clock();
+    var when = extra && extra.time ? new Date(extra.time) : new Date();
     var time = document.createElement('time');
-    time.dateTime = t.iso;
-    time.textContent = t.text;
+    time.dateTime = when.toISOString();
+    time.textContent = timeOf(when);
+    time.title = when.toLocaleString(config && config.lang === 'en' ? 'en' : 'zh-CN');
     li.appendChild(time);
     if (extra && extra.badge) {
       var badge = document.createElement('span');
@@ -160,12 +194,49 @@
     body.className = 'text';
     body.textContent = text;
     li.appendChild(body);
-    els.log.appendChild(li);
-    while (els.log.childElementCount > MAX_ENTRIES) els.log.removeChild(els.log.firstElementChild);
-    if (atBottom) els.log.scrollTop = els.log.scrollHeight;
+    if (extra && extra.id !== undefined) {
+      li.dataset.id = extra.id;
+      shown.set(extra.id, li);
+    }
+    return li;
+  }
+
+  function trim() {
+    while (els.log.childElementCount > MAX_ENTRIES) {
+      var old = els.log.firstElementChild;
+      if (old.dataset.id !== undefined) shown.delete(old.dataset.id);
+      els.log.removeChild(old);
+    }
+  }
+
+  function counted(kind) {
     if ((kind === 'say' || kind === 'private') && away()) {
       unread++;
       updateTitle();
+    }
+  }
+
+  /** Appends one entry (see makeEntry). */
+  function addEntry(kind, from, text, extra) {
+    var atBottom = nearBottom();
+    els.log.appendChild(makeEntry(kind, from, text, extra));
+    trim();
+    if (atBottom) els.log.scrollTop = els.log.scrollHeight;
+    counted(kind);
+  }
+
+  /** The entry for a conversation line as read by Protocol.readLine; `at`: when it came, if untagged. */
+  function conversationEntry(m, at) {
+    var extra = { addr: m.addr, id: m.id, time: m.time || at };
+    switch (m.kind) {
+      case 'say':
+        var mine = m.addr === me.addr;
+        extra.replyTo = mine ? null : m.name;
+        return makeEntry(mine ? 'say mine' : 'say', m.name, m.text, extra);
+      case 'private':
+        return makeEntry('private', m.from, m.text, { badge: ui.privateBadge, replyTo: m.from, id: m.id, time: m.time || at });
+      default:
+        return makeEntry('event', m.name, m.text, extra);
     }
   }
 
@@ -234,21 +305,141 @@
 
   // ---- lines from the server ----
 
+  var LOGGED = { join: true, leave: true, say: true };
+
+  /**
+   * A line from the server. A connection's first line is its own join (untagged: nothing was
+   * asked yet); then the page asks for tags and history. Until a history reply's
+   * `history|end`, conversation lines are held (the reply and the live lines around it are
+   * placed together, each once, see finishReplay); the server sends the lines said during a
+   * reply after its end, so what follows is live.
+   */
   function onLine(line) {
     var m = Protocol.readLine(line, config.texts, users, who !== null);
+    if (!conn.joined && m.kind === 'join' && m.id === undefined) return joined(m, line);
     // Another line after the reply began ends it (our own join line comes before it).
     if (who && who.seen.size > 0 && m.kind !== 'who') endWho();
+    if (m.kind === 'cap') {
+      if (m.name === 'tags') conn.tags = m.ack;
+      return;
+    }
+    if (m.kind === 'history') return historyMarker(m.marker);
+    var replay = conn.replays[0];
+    if (replay && LOGGED[m.kind]) {
+      if (m.id !== undefined) replay.items.push({ id: m.id, read: m, line: Protocol.untag(line).line });
+      else replay.plain.push({ line: line, read: m, at: new Date() });
+      return;
+    }
+    if (replay && m.kind === 'private') {
+      replay.privates.push({ read: m, at: new Date() });
+      return;
+    }
+    live(m, line);
+  }
+
+  /** Our own join: who we are on this connection. Now ask for tags and what we missed. */
+  function joined(m, line) {
+    me.addr = m.addr;
+    conn.joined = true;
+    var kind = lastId === null ? 'first' : 'since';
+    send('cap|tags');
+    send(kind === 'first' ? 'history|' + EARLIER_LINES : 'since|' + lastId);
+    conn.replays.push(newReplay(kind, true));
+    conn.replays[0].plain.push({ line: line, read: m, at: new Date() });
+    var saved = sessionStorage.getItem(NAME_KEY);
+    if (saved) send('rename|' + saved); // take our name back after a reconnect or a reload
+  }
+
+  function newReplay(kind, opening) {
+    return { kind: kind, opening: opening, items: [], plain: [], privates: [], marker: null };
+  }
+
+  function historyMarker(marker) {
+    var replay = conn.replays[0];
+    if (!replay) return; // a reply to a history| typed raw: nothing was held for it
+    if (marker !== 'end') {
+      replay.marker = marker;
+      return;
+    }
+    conn.replays.shift();
+    finishReplay(replay);
+  }
+
+  /** Puts a finished reply's lines in place (Replay.plan), then what was held around it. */
+  function finishReplay(replay) {
+    var atBottom = nearBottom();
+    var plan = Replay.plan(replay.items, function (id) { return shown.has(id); }, replay.kind);
+    var placedNow = new Set();
+    var first = null;
+    var divider = false;
+    plan.inserts.forEach(function (insert) {
+      var li = conversationEntry(insert.item.read);
+      if (insert.earlier) li.classList.add('earlier');
+      place(li, insert, placedNow);
+      placedNow.add(insert.item.id);
+      if (insert.earlier && !divider) {
+        divider = true;
+        var label = document.createElement('li');
+        label.className = 'divider';
+        label.setAttribute('role', 'separator');
+        label.textContent = ui.earlier;
+        els.log.insertBefore(label, li);
+      }
+      if (first === null) first = li;
+      if (replay.kind === 'since') counted(insert.item.read.kind);
+    });
+    if (replay.marker === 'truncated' || replay.marker === 'unknown') {
+      var note = makeEntry('notice alert', null, replay.marker === 'truncated' ? ui.skipped : ui.gapUnknown);
+      els.log.insertBefore(note, first);
+    }
+    if (plan.ordered.length > 0) lastId = plan.ordered[plan.ordered.length - 1].id;
+    if (replay.kind === 'history' && !plan.inserts.some(function (insert) { return insert.earlier; })) notice(ui.noEarlier);
+    // Lines held before tags were on are in the reply, with their real times, when the server
+    // keeps a log; without one they are shown now, as they came.
+    Replay.unmatched(replay.plain, replay.items.map(function (item) { return item.line; })).forEach(function (held) {
+      live(held.read, held.line, held.at);
+    });
+    replay.privates.forEach(function (held) { live(held.read, null, held.at); });
+    trim();
+    if (atBottom) els.log.scrollTop = els.log.scrollHeight;
+    if (replay.opening) {
+      if (everConnected) notice(ui.reconnected);
+      everConnected = true;
+      // Who is online now: asked after the reply, so the panel is the present, not the past.
+      expectWho(false);
+      send('who');
+    }
+  }
+
+  /** Inserts a reply's entry where Replay.plan says. */
+  function place(li, insert, placedNow) {
+    if (insert.at === 'top') return els.log.insertBefore(li, els.log.firstChild);
+    if (insert.at === 'end') return els.log.appendChild(li);
+    var ref = shown.get(insert.ref);
+    if (insert.at === 'before') return els.log.insertBefore(li, ref);
+    var next = ref.nextSibling;
+    // After a line shown before this reply: also after the notices that followed it (the
+    // connection lost...), which came later than the line did.
+    if (!placedNow.has(insert.ref)) while (next && next.dataset.id === undefined) next = next.nextSibling;
+    return els.log.insertBefore(li, next);
+  }
+
+  /** A line as it comes, outside history replies. `at`: when it came, if it was held. */
+  function live(m, line, at) {
+    if (LOGGED[m.kind] && m.id !== undefined) {
+      lastId = m.id;
+      if (shown.has(m.id)) return; // sent again (a reply to a history| typed raw)
+    }
     switch (m.kind) {
       case 'join':
-        if (me.addr === null) me.addr = m.addr; // a newcomer's first line is its own join
         users.set(m.addr, m.name);
         renderUsers();
-        addEntry('event', m.name, m.text, { addr: m.addr });
+        addEntry('event', m.name, m.text, { addr: m.addr, id: m.id, time: m.time || at });
         break;
       case 'leave':
         users.delete(m.addr);
         renderUsers();
-        addEntry('event', m.name, m.text, { addr: m.addr });
+        addEntry('event', m.name, m.text, { addr: m.addr, id: m.id, time: m.time || at });
         break;
       case 'who':
         who.seen.set(m.addr, m.name);
@@ -264,10 +455,10 @@
           renderUsers();
         }
         var mine = m.addr === me.addr;
-        addEntry(mine ? 'say mine' : 'say', m.name, m.text, { addr: m.addr, replyTo: mine ? null : m.name });
+        addEntry(mine ? 'say mine' : 'say', m.name, m.text, { addr: m.addr, replyTo: mine ? null : m.name, id: m.id, time: m.time || at });
         break;
       case 'private':
-        addEntry('private', m.from, m.text, { badge: ui.privateBadge, replyTo: m.from });
+        addEntry('private', m.from, m.text, { badge: ui.privateBadge, replyTo: m.from, id: m.id, time: m.time || at });
         break;
       case 'renamed':
         me.name = m.name;
@@ -278,13 +469,14 @@
         break;
       case 'notice':
         if (m.code === 'kicked' || m.code === 'floodKick') final = true; // the server ended us: stay out
+        if (m.code === 'kicked') kickedIdle = true;
         if (m.code === 'nameLost' && me.addr !== null) {
           me.name = me.addr;
           sessionStorage.removeItem(NAME_KEY);
           users.set(me.addr, me.addr);
           renderUsers();
         }
-        notice(m.text, m.code === 'kicked' || m.code === 'floodKick' || m.code === 'shutdown' || m.code === 'clusterDegraded');
+        notice(m.text, m.code === 'kicked' || m.code === 'floodKick' || m.code === 'shutdown' || m.code === 'clusterDegraded' || m.code === 'historyLost');
         break;
     }
   }
@@ -302,6 +494,7 @@
       return false;
     }
     ws.send(line);
+    presence.sent();
     return true;
   }
 
@@ -322,7 +515,10 @@
         socket.onopen = function () { ws = socket; link.value({ open: true }); };
         socket.onmessage = function (e) { link.value({ line: String(e.data) }); };
         socket.onclose = function () {
-          if (ws === socket) ws = null;
+          if (ws === socket) {
+            ws = null;
+            presence.stop();
+          }
           if (final) link.complete();
           else link.error(new Error('closed'));
         };
@@ -338,18 +534,16 @@
     applyLanguage();
     users.clear();
     me.addr = null;
+    conn = { joined: false, tags: false, replays: [] };
     renderUsers();
     setStatus(ui.connected, 'up');
-    if (everConnected) notice(ui.reconnected);
-    everConnected = true;
-    expectWho(false);
-    send('who');
-    var saved = sessionStorage.getItem(NAME_KEY);
-    if (saved) send('rename|' + saved); // take our name back after a reconnect or a reload
+    presence.start(config.idleTimeoutMs);
+    // The rest (tags, history, who, our name) once our own join has come: see joined().
   }
 
   function start() {
     final = false;
+    kickedIdle = false;
     setStatus(ui.connecting, 'connecting');
     loop = Backoff.reconnect(connect, Backoff.PAGE_BACKOFF, {
       value: function (v) {
@@ -399,11 +593,16 @@
       case 'help':
         notice(ui.help);
         return true;
+      case 'history':
+        if (!send('history|' + command.count)) return false;
+        conn.replays.push(newReplay('history', false));
+        return true;
       case 'quit':
         final = true;
         if (loop) loop.stop();
         if (ws) ws.close();
         ws = null;
+        presence.stop();
         users.clear();
         renderUsers();
         setStatus(ui.ended, 'ended');
@@ -443,11 +642,44 @@
     if (e.key === 'Escape' && target !== null) setTarget(null);
   });
   els.reconnect.addEventListener('click', function () {
+    if (els.status.dataset.state !== 'ended') return; // already on its way back (see comeBack)
     if (loop) loop.stop();
     start();
   });
   document.addEventListener('visibilitychange', seen);
   window.addEventListener('focus', seen);
+
+  // A person is there (web/keepalive.js): what counts is what only a person does. Not `scroll`:
+  // the log scrolls by itself as lines arrive. Not a pointermove that did not move: browsers
+  // send those when content moves under a resting mouse.
+  var pointer = { x: NaN, y: NaN };
+  function interacted() {
+    presence.interacted();
+    comeBack();
+  }
+  ['keydown', 'pointerdown', 'wheel', 'touchstart'].forEach(function (type) {
+    document.addEventListener(type, interacted, { capture: true, passive: true });
+  });
+  document.addEventListener('pointermove', function (e) {
+    if (e.clientX === pointer.x && e.clientY === pointer.y) return;
+    pointer.x = e.clientX;
+    pointer.y = e.clientY;
+    interacted();
+  }, { capture: true, passive: true });
+  window.addEventListener('focus', interacted);
+  document.addEventListener('visibilitychange', function () {
+    if (!document.hidden) interacted();
+  });
+
+  /**
+   * The idle kick freed a tab nobody was at; when a person is back, so is the page (and
+   * since| fills what it missed). A flood kick or /quit stays out until asked.
+   */
+  function comeBack() {
+    if (!kickedIdle || els.status.dataset.state !== 'ended' || document.hidden) return;
+    if (loop) loop.stop();
+    start();
+  }
   // On a phone the people panel starts folded, leaving the screen to the conversation.
   var narrow = window.matchMedia('(max-width: 640px)');
   els.people.open = !narrow.matches;

@@ -8,7 +8,8 @@
 
   /**
    * typed line -> { kind: 'nothing' | 'say' (text) | 'who' | 'rename' (name) | 'msg' (to, text)
-   * | 'usage' (command: 'nick' | 'msg') | 'help' | 'quit' | 'unknown' (command, slash included) }
+   * | 'history' (count) | 'usage' (command: 'nick' | 'msg' | 'history') | 'help' | 'quit'
+   * | 'unknown' (command, slash included) }
    */
   function parseChatLine(line) {
     if (line.trim() === '') return { kind: 'nothing' };
@@ -26,6 +27,8 @@
         return first === '' || rest !== '' ? { kind: 'usage', command: 'nick' } : { kind: 'rename', name: first };
       case 'msg':
         return first === '' || rest === '' ? { kind: 'usage', command: 'msg' } : { kind: 'msg', to: first, text: rest };
+      case 'history':
+        return /^[1-9]\d{0,8}$/.test(first) && rest === '' ? { kind: 'history', count: Number(first) } : { kind: 'usage', command: 'history' };
       case 'help':
         return { kind: 'help' };
       case 'quit':

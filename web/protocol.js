@@ -9,6 +9,11 @@
   var USER_LINE = /^\[(\[[0-9A-Fa-f:.%]*\]:\d+|[^\]]*)\]([\s\S]*)$/;
   // `SENDER : TEXT`: names hold no whitespace.
   var PRIVATE = /^(\S+) : ([\s\S]*)$/;
+  // `@id=ID;time=TIME ` before a conversation line, once `cap|tags` is acknowledged. Strict: no
+  // name can forge it (a name is at most 32 characters, the shortest tag 35).
+  var TAG = /^@id=([0-9A-Za-z._-]+);time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) /;
+  var MARKERS = { 'history|end': 'end', 'history|truncated': 'truncated', 'history|unknown': 'unknown' };
+  var CAP = /^cap\|(ack|nak)\|([\s\S]*)$/;
 
   function between(line, template) {
     var before = template[0];
@@ -23,6 +28,12 @@
     return s.length >= suffix.length && s.slice(s.length - suffix.length) === suffix;
   }
 
+  /** A tagged line's id, time and the line under the tag; null for an untagged line. */
+  function untag(line) {
+    var m = TAG.exec(line);
+    return m ? { id: m[1], time: m[2], line: line.slice(m[0].length) } : null;
+  }
+
   /**
    * What a line from the server means. `names` maps an address to the name last seen for it
    * (the protocol never announces renames: a user's lines carry its current name);
@@ -32,10 +43,24 @@
    * Returns { kind: 'join' | 'leave' | 'who' | 'say', addr, name, text }
    *       | { kind: 'private', from, text } | { kind: 'renamed', name }
    *       | { kind: 'notice', code, text }   (code: a key of texts, or 'other')
+   *       | { kind: 'history', marker: 'end' | 'truncated' | 'unknown' }
+   *       | { kind: 'cap', ack: boolean, name }
+   * A tagged line (join, leave, say, private) is read without its tag, which adds `id` and
+   * `time` (ISO 8601) to the result; it is never a `who` reply (replies carry no tag).
    * A plain message that happens to read like an announcement (a user saying "已下线") looks
    * the same on the wire as one: the protocol cannot tell them apart, so neither can this.
    */
   function readLine(line, texts, names, awaitingWho) {
+    var tag = untag(line);
+    if (tag) {
+      var read = readLine(tag.line, texts, names, false);
+      read.id = tag.id;
+      read.time = tag.time;
+      return read;
+    }
+    if (MARKERS[line]) return { kind: 'history', marker: MARKERS[line] };
+    var cap = CAP.exec(line);
+    if (cap) return { kind: 'cap', ack: cap[1] === 'ack', name: cap[2] };
     var m = USER_LINE.exec(line);
     if (m) {
       var addr = m[1];
@@ -60,7 +85,7 @@
     // A private line has " : " after a name without whitespace, which no notice has.
     var p = PRIVATE.exec(line);
     if (p) return { kind: 'private', from: p[1], text: p[2] };
-    var exact = ['kicked', 'floodKick', 'shutdown', 'serverFull', 'tooManyFromAddress', 'nameTaken', 'privateFormat', 'lineTooLong', 'clusterDegraded', 'clusterRestored'];
+    var exact = ['kicked', 'floodKick', 'shutdown', 'serverFull', 'tooManyFromAddress', 'nameTaken', 'privateFormat', 'lineTooLong', 'clusterDegraded', 'clusterRestored', 'historyLost'];
     for (var j = 0; j < exact.length; j++) {
       if (texts[exact[j]] !== undefined && line === texts[exact[j]]) return { kind: 'notice', code: exact[j], text: line };
     }
@@ -78,7 +103,7 @@
     return new TextEncoder().encode(s).length;
   }
 
-  var api = { readLine: readLine, utf8Length: utf8Length };
+  var api = { readLine: readLine, untag: untag, utf8Length: utf8Length };
   if (typeof module === 'object' && module.exports) module.exports = api;
   else root.Protocol = api;
 })(this);

@@ -10,7 +10,9 @@ export type ChatCommand =
   | { readonly kind: 'who' }
   | { readonly kind: 'rename'; readonly name: string }
   | { readonly kind: 'msg'; readonly to: string; readonly text: string }
-  | { readonly kind: 'usage'; readonly command: 'nick' | 'msg' }
+  /** `/history N`: the last N lines said (N a whole number from 1; the server caps it). */
+  | { readonly kind: 'history'; readonly count: number }
+  | { readonly kind: 'usage'; readonly command: 'nick' | 'msg' | 'history' }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' }
   /** `command` as typed, slash included: `/frob`. */
@@ -20,7 +22,8 @@ export type ChatCommand =
  * A blank line is nothing; `//TEXT` says `/TEXT`; a line whose first non-blank character is
  * not `/` is said verbatim; otherwise `/command first rest` (leading blanks ignored, the
  * command's case too): `/who`, `/nick NAME` or `/name NAME` (exactly one word), `/msg NAME TEXT`
- * (the text from its first non-blank character to its last), `/help`, `/quit` or `/exit`.
+ * (the text from its first non-blank character to its last), `/history N` (N digits, 1 or more,
+ * nothing after it), `/help`, `/quit` or `/exit`.
  */
 export function parseChatLine(line: string): ChatCommand {
   if (line.trim() === '') return { kind: 'nothing' };
@@ -36,6 +39,8 @@ export function parseChatLine(line: string): ChatCommand {
       return first === '' || rest !== '' ? { kind: 'usage', command: 'nick' } : { kind: 'rename', name: first };
     case 'msg':
       return first === '' || rest === '' ? { kind: 'usage', command: 'msg' } : { kind: 'msg', to: first, text: rest };
+    case 'history':
+      return /^[1-9]\d{0,8}$/.test(first) && rest === '' ? { kind: 'history', count: Number(first) } : { kind: 'usage', command: 'history' };
     case 'help':
       return { kind: 'help' };
     case 'quit':

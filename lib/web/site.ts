@@ -15,6 +15,8 @@ const FILES: Record<string, string> = {
   '/backoff.js': 'backoff.js',
   '/protocol.js': 'protocol.js',
   '/commands.js': 'commands.js',
+  '/history.js': 'history.js',
+  '/keepalive.js': 'keepalive.js',
   '/style.css': 'style.css',
   '/favicon.svg': 'favicon.svg',
 };
@@ -59,11 +61,15 @@ function template(render: (...args: string[]) => string): string[] {
   return Array.from({ length: gaps.length + 1 }, (_, i) => parts[i] ?? '');
 }
 
-/** What the page needs to read the protocol's lines in the server's language. */
-export function pageConfig(t: Texts, maxLineBytes: number): Record<string, unknown> {
+/**
+ * What the page needs to read the protocol's lines in the server's language, and the idle
+ * timeout its keep-alive must beat (web/keepalive.js; absent: the page assumes the default 60 s).
+ */
+export function pageConfig(t: Texts, maxLineBytes: number, idleTimeoutMs?: number): Record<string, unknown> {
   return {
     lang: t.lang,
     maxLineBytes,
+    ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
     texts: {
       online: t.online,
       offline: t.offline,
@@ -81,6 +87,7 @@ export function pageConfig(t: Texts, maxLineBytes: number): Record<string, unkno
       clusterDegraded: t.clusterDegraded,
       clusterRestored: t.clusterRestored,
       nameLost: template((name, addr) => t.nameLost(name, addr)),
+      historyLost: t.historyLost,
     },
   };
 }

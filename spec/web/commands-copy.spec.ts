@@ -11,9 +11,11 @@ const copy = require('../../web/commands.js') as { parseChatLine(line: string): 
 
 // Lines built from the pieces that matter: slashes, command names in any case, blanks of
 // every kind JavaScript's \s and trim() know, words, the protocol's bar.
+// prettier-ignore
 const piece = fc.constantFrom(
   '/', '//', ' ', '  ', '\t', '\u00a0', '\u3000', '\r', '\n',
   'who', 'WHO', 'nick', 'Nick', 'name', 'msg', 'MSG', 'help', 'quit', 'exit', 'EXIT', 'frob',
+  'history', 'History', '5', '0', '05', '1234567890', '-1', '３',
   'bob', '名字', 'a', 'b c', '|', 'to|bob|hi', '你好',
 );
 const line = fc.oneof(fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('')), fc.string(), fc.string({ unit: 'grapheme' }));
@@ -42,6 +44,14 @@ const cases: [string, ChatCommand][] = [
   ['/Frob x', { kind: 'unknown', command: '/Frob' }],
   [' \t ', { kind: 'nothing' }],
   ['/HELP', { kind: 'help' }],
+  ['/history 20', { kind: 'history', count: 20 }],
+  [' /History  5 ', { kind: 'history', count: 5 }],
+  ['/history', { kind: 'usage', command: 'history' }],
+  ['/history 0', { kind: 'usage', command: 'history' }],
+  ['/history 05', { kind: 'usage', command: 'history' }],
+  ['/history 5 more', { kind: 'usage', command: 'history' }],
+  ['/history ten', { kind: 'usage', command: 'history' }],
+  ['/history 1234567890', { kind: 'usage', command: 'history' }],
 ];
 for (const [typed, expected] of cases) {
   test(`${JSON.stringify(typed)} reads the same in the module and the page`, (t) => {
