@@ -1,7 +1,7 @@
 /**
  * Chat mode (`--chat`): one prompt; a plain line goes to everyone, slash commands do the rest
  * (read by ./commands, which the web page shares: `/who`, `/nick NAME`, `/msg NAME TEXT`,
- * `/quit`, `/help`; `//TEXT` sends `/TEXT`).
+ * `/history N`, `/quit`, `/help`; `//TEXT` sends `/TEXT`).
  */
 import { formatCommand } from '../protocol';
 import { parseChatLine } from './commands';
@@ -14,6 +14,7 @@ export type ChatState = null;
 
 export function chatMode(t: ClientTexts): Mode<ChatState> {
   const ready = prompt(t.chatPrompt, false);
+  const usage = { nick: t.nickUsage, msg: t.msgUsage, history: t.historyUsage };
   const step = (...effects: Effect[]): Step<ChatState> => ({ state: null, effects: [...effects, ready] });
 
   return {
@@ -31,8 +32,11 @@ export function chatMode(t: ClientTexts): Mode<ChatState> {
           return step(send(formatCommand({ kind: 'rename', name: command.name })));
         case 'msg':
           return step(privateMessage(command.to, command.text));
+        case 'history':
+          // The reply (the lines, then `history|end`) is shown as it comes: see ./incoming.
+          return step(send(formatCommand({ kind: 'history', count: command.count })));
         case 'usage':
-          return step(show(command.command === 'nick' ? t.nickUsage : t.msgUsage, 'notice'));
+          return step(show(usage[command.command], 'notice'));
         case 'help':
           return step(...t.chatHelp.map((text) => show(text)));
         case 'quit':

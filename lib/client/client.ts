@@ -118,8 +118,10 @@ export function runClient(sources: ClientSources, options: ClientOptions): Obser
         }
         case 'eof':
           return state.quitting ? next({}) : next({ quitting: true, effects: [{ kind: 'hangup' }] });
-        case 'server':
-          return next({ farewell: isFarewell(event.line), effects: [incoming(event.line, t)] });
+        case 'server': {
+          const shown = incoming(event.line, t);
+          return next({ farewell: isFarewell(event.line), effects: shown ? [shown] : [] });
+        }
         case 'closed':
           if (state.quitting) return next({ effects: [{ kind: 'exit', code: 0 }] });
           if (state.farewell) return next({ effects: [show(t.serverClosed, 'notice'), { kind: 'exit', code: 0 }] });

@@ -33,6 +33,11 @@ export interface ClientTexts {
   unknownCommand(command: string): string;
   readonly nickUsage: string;
   readonly msgUsage: string;
+  readonly historyUsage: string;
+  /** `history|truncated`: more was said than one reply holds; the newest part follows. */
+  readonly historyTruncated: string;
+  /** `history|unknown`: the server no longer has the line asked from; the newest part follows. */
+  readonly historyUnknown: string;
 
   // The end of a connection.
   /** The server closed the connection after saying why (kick, shutdown). */
@@ -104,12 +109,16 @@ export const zh: ClientTexts = {
     '/who              查看在线用户',
     '/nick 名字        更改用户名(也可用 /name)',
     '/msg 名字 内容    私聊',
+    '/history 条数     最近说过的话(最多服务器允许的条数)',
     '/quit             退出(也可用 /exit)',
     '//内容            发送以/开头的消息',
   ],
   unknownCommand: (command) => `未知命令:${command},输入/help查看命令`,
   nickUsage: '用法:/nick 名字',
   msgUsage: '用法:/msg 名字 内容',
+  historyUsage: '用法:/history 条数(1或更多)',
+  historyTruncated: '(消息太多,只显示最近的部分,更早的已略过)',
+  historyUnknown: '(服务器已没有那条消息之后的记录,以下是最近的消息,之前可能有遗漏)',
 
   serverClosed: '服务器已断开连接',
   connectionClosed: '服务器意外断开了连接',
@@ -148,12 +157,16 @@ export const en: ClientTexts = {
     '/who              who is online',
     '/nick NAME        change your name (or /name)',
     '/msg NAME TEXT    private message',
+    '/history N        the last N lines said (up to what the server allows)',
     '/quit             leave (or /exit)',
     '//TEXT            send a message that starts with /',
   ],
   unknownCommand: (command) => `Unknown command: ${command} (/help lists the commands)`,
   nickUsage: 'Usage: /nick NAME',
   msgUsage: 'Usage: /msg NAME TEXT',
+  historyUsage: 'Usage: /history N (1 or more)',
+  historyTruncated: '(too much to show: only the latest lines follow, some were skipped)',
+  historyUnknown: '(the server no longer has what came after that line: the latest lines follow, some may be missing)',
 
   serverClosed: 'The server closed the connection',
   connectionClosed: 'The server closed the connection unexpectedly',
