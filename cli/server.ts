@@ -37,7 +37,8 @@ async function main(): Promise<void> {
   let hub: RedisHub | undefined;
   if (flags.value.redisUrl !== undefined) {
     const redisLog = (line: string) => logger.log(/^redis: (linked|link restored)/.test(line) ? 'info' : 'warn', line, { component: 'redis' });
-    hub = new RedisHub({ url: flags.value.redisUrl, nodeTimeoutMs: flags.value.nodeTimeoutMs, log: redisLog });
+    const { streamLog, outageBuffer } = flags.value;
+    hub = new RedisHub({ url: flags.value.redisUrl, nodeTimeoutMs: flags.value.nodeTimeoutMs, maxLines: streamLog ? streamLog.maxLines : undefined, outageBuffer, log: redisLog });
     try {
       await hub.start();
     } catch (err) {
@@ -48,13 +49,16 @@ async function main(): Promise<void> {
     }
   }
   let history: MessageLog | false = false;
-  if (flags.value.history) {
+  if (hub) {
+    // The cluster's log is its Redis stream (lib/redis/stream-log.ts), the same on every node.
+    history = flags.value.streamLog ? hub.log : false;
+    if (flags.value.history) logger.log('warn', '--data-dir is not used with --redis: the message log is the Redis stream', { component: 'history' });
+  } else if (flags.value.history) {
     const { dir, maxLines } = flags.value.history;
     try {
       history = openSqliteLog({ dir, maxLines, onTrouble: (why) => logger.log('error', `history: ${why}`, { component: 'history' }) });
     } catch (err) {
       process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
-      await hub?.close();
       process.exit(1);
     }
   }

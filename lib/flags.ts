@@ -65,6 +65,10 @@ export interface ServerConfig {
   readonly nodeTimeoutMs?: number;
   /** The durable message log (SQLite in `dir`), or false with --no-history. */
   readonly history: { readonly dir: string; readonly maxLines: number } | false;
+  /** With --redis: the cluster's log is the Redis stream, of this bound; false with --no-history. */
+  readonly streamLog?: { readonly maxLines: number } | false;
+  /** With --redis: most events a node keeps while it cannot reach Redis. */
+  readonly outageBuffer?: number;
   /** Logs, metrics, the env file (lib/ops-flags.ts). */
   readonly ops: OpsConfig;
 }
@@ -93,8 +97,10 @@ Options:
   --web-origin URL[,URL...]     other origins the web chat is reached by (a DNS name, a TLS proxy), e.g. https://chat.example.org
   --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
   --node-timeout SECONDS        with --redis: a node silent this long is declared dead, its users offline (default 6)
+  --outage-buffer N             with --redis: events a node keeps while it cannot reach Redis, added to the log
+                                when it can; past it the oldest are dropped (default 10000)
   --data-dir DIR                where the message log is kept (SQLite), created if missing (default ${HISTORY_DEFAULTS.dir};
-                                with --redis, no log unless given)
+                                not used with --redis: the cluster's log is a Redis stream)
   --no-history                  keep no message log: history| and since| find nothing
   --history-max-lines N         events the log keeps; older ones are deleted (default ${HISTORY_DEFAULTS.maxLines})
   --history-page N              most events one history| or since| reply holds (default ${DEFAULTS.historyPage})
@@ -122,6 +128,7 @@ export const SERVER_FLAGS: Spec = {
   'web-origin': { type: 'string' },
   redis: { type: 'string' },
   'node-timeout': { type: 'string' },
+  'outage-buffer': { type: 'string' },
   'data-dir': { type: 'string' },
   'no-history': { type: 'boolean' },
   'history-max-lines': { type: 'string' },
@@ -205,6 +212,21 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     if (redisUrl === undefined) return { ok: false, error: '--node-timeout needs --redis' };
     nodeTimeoutMs = ms;
   }
+  let outageBuffer: number | undefined;
+  const rawBuffer = str('outage-buffer');
+  if (rawBuffer !== undefined) {
+    const n = integer('outage-buffer', rawBuffer, 1, 10_000_000);
+    if (typeof n === 'string') return { ok: false, error: n };
+    if (redisUrl === undefined) return { ok: false, error: '--outage-buffer needs --redis' };
+    outageBuffer = n;
+  }
+  let streamLog: ServerConfig['streamLog'] = false;
+  if (redisUrl !== undefined && !v['no-history']) {
+    const rawMax = str('history-max-lines');
+    const n = rawMax === undefined ? HISTORY_DEFAULTS.maxLines : integer('history-max-lines', rawMax, 1, 1_000_000_000);
+    if (typeof n === 'string') return { ok: false, error: n };
+    streamLog = { maxLines: n };
+  }
   let history: ServerConfig['history'] = false;
   if (v['no-history']) {
     if (str('data-dir') !== undefined || str('history-max-lines') !== undefined) return { ok: false, error: '--no-history cannot be combined with --data-dir or --history-max-lines' };
@@ -233,6 +255,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
       ...(webOrigins ? { webOrigins } : {}),
       redisUrl,
       nodeTimeoutMs,
+      ...(redisUrl !== undefined ? { streamLog, ...(outageBuffer !== undefined ? { outageBuffer } : {}) } : {}),
       history,
       ops: ops.ops,
     },

@@ -1,19 +1,26 @@
 /**
- * RedisHub: the `Hub` shared by several server nodes through one Redis. Broadcast over
- * pub/sub, presence and unique names in Redis (claimed by Lua scripts), private messages
- * routed to the node holding the target. Each operation asks one question, whether the link
- * is up (`link.ts`): linked, it goes through Redis; otherwise this node decides alone with its
- * own members, and the reconciliation (`reconcile.ts`) tells the others once the link is back.
- * Answers that need Redis are Observables (they compose with the session); the rest are values.
+ * RedisHub: the `Hub` shared by several server nodes through one Redis. The public events
+ * (joins, leaves, lines) go into one Redis stream, the cluster's log (`p:log`), and every node
+ * delivers them from it, in its order, its own users' included: every user on every node sees
+ * them in the same order, with the stream's ids, and only once the stream holds them. Presence
+ * and unique names live in Redis (claimed by Lua scripts); private messages are routed to the
+ * node holding the target over pub/sub (they are not logged). Each operation asks one question,
+ * whether the link is up (`link.ts`): linked, it goes through Redis; otherwise this node serves
+ * its own users alone, keeps their lines in a bounded buffer and adds them to the stream, in
+ * order and with their original time, once the link is back; the reconciliation
+ * (`reconcile.ts`) re-registers presence. Answers that need Redis are Observables.
  */
 import { randomBytes } from 'node:crypto';
 import { Observable, SchedulerLike, Subject, asyncScheduler, catchError, defer, from, map, of } from 'rxjs';
 import { Answer, Hub, Inboxes, LocalPresence, Presence, RenameResult } from '../hub';
-import { Event, nameKey } from '../protocol';
+import { Event, EventStamp, nameKey } from '../protocol';
+import { IdClock, formatId, isLogged, parseId } from '../store/log';
 import { Link, LinkState } from './link';
 import { Reconciler } from './reconcile';
-import { JOIN, LEAVE, LIST, RENAME, WHISPER } from './scripts';
-import { decodeEnvelope, decodeLetter, decodeList, encodeEnvelope, encodeRecord, globalId } from './wire';
+import { APPEND, JOIN, LEAVE, LIST, RENAME, WHISPER } from './scripts';
+import { Pending, PendingLine, StreamReader } from './stream';
+import { RedisStreamLog } from './stream-log';
+import { Entry, StreamEvent, decodeEnvelope, decodeLetter, decodeList, decodeTakenBack, encodeEntry, encodeEnvelope, encodeRecord, globalId } from './wire';
 
 export interface RedisHubOptions {
   /** `redis://HOST:PORT` (ioredis URL syntax: `redis://:password@host:port/db` works too). */
@@ -32,9 +39,17 @@ export interface RedisHubOptions {
   readonly reconnectMs?: number;
   /**
    * A command unanswered this long means Redis hangs (a stopped process keeps its sockets
-   * open): the node degrades and reconnects, instead of leaving users' commands waiting.
+   * open, a network drops packets silently): the node degrades and reconnects, instead of
+   * leaving users' commands waiting. Default: 2 s, or half the node timeout if that is less
+   * (a node must notice it is cut off before the others declare it dead), at least 250 ms.
    */
   readonly commandTimeoutMs?: number;
+  /** The log stream's bound (`MAXLEN ~`): the cluster's `--history-max-lines`. */
+  readonly maxLines?: number;
+  /** Most events a node keeps while it cannot reach Redis (`--outage-buffer`); the oldest go past it. */
+  readonly outageBuffer?: number;
+  /** How long one blocking read of the stream waits (tests shorten it). */
+  readonly blockMs?: number;
   /** Drives the heartbeat and the timers. */
   readonly scheduler?: SchedulerLike;
   /** Operator log, one line an event (link lost, restored, nodes reaped). */
@@ -46,12 +61,19 @@ export const REDIS_DEFAULTS = {
   nodeTimeoutMs: 6000,
   reconnectMs: 500,
   commandTimeoutMs: 2000,
+  maxLines: 100_000,
+  outageBuffer: 10_000,
 };
+
+/** Most lines one APPEND carries: a burst goes in a few round trips, none of them long. */
+const BATCH = 500;
 
 export class RedisHub implements Hub {
   readonly nodeId: string;
   /** Of every key and channel: the chat this node is part of. */
   readonly prefix: string;
+  /** The cluster's message log (the stream), for the server's `history|` and `since|`. */
+  readonly log: RedisStreamLog;
   private readonly broadcast$ = new Subject<Event>();
   readonly events$ = this.broadcast$.asObservable();
   // Local truth: this node's members (by id, in join order) and the names they hold.
@@ -60,31 +82,64 @@ export class RedisHub implements Hub {
   private readonly shown = new Set<string>(); // members whose join this node's users have seen
   private readonly link: Link;
   private readonly reconcile: Reconciler;
-  /** How this node's own events start on the channel (encodeEnvelope writes `o` first). */
-  private readonly ownOrigin: string;
+  private readonly reader: StreamReader;
+  /** This node's lines (and leaves) on their way into the stream; the outage buffer. */
+  private readonly pending: Pending;
+  private readonly maxLines: number;
+  private readonly log_: (line: string) => void;
+  /** Ids for what this node shows outside the stream, kept after every stream id seen. */
+  private readonly clock = new IdClock(Date.now, { ms: 0, seq: 0 });
+  /** This node's line numbers (Entry.q). */
+  private q = 0;
+  /** The highest q delivered per origin node: a line sent twice is shown once. */
+  private readonly seen = new Map<string, number>();
+  private readonly waiting: { readonly id: string; readonly then: () => void }[] = [];
+  private flushing = false;
+  private flushSoon = false;
 
   constructor(options: RedisHubOptions) {
     this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
     this.prefix = options.prefix ?? REDIS_DEFAULTS.prefix;
-    this.ownOrigin = `{"o":${JSON.stringify(this.nodeId)},`;
+    this.maxLines = options.maxLines ?? REDIS_DEFAULTS.maxLines;
+    const log = (this.log_ = options.log ?? (() => {}));
+    const nodeTimeoutMs = options.nodeTimeoutMs ?? REDIS_DEFAULTS.nodeTimeoutMs;
+    const reconnectMs = options.reconnectMs ?? REDIS_DEFAULTS.reconnectMs;
+    const scheduler = options.scheduler ?? asyncScheduler;
+    const limit = options.outageBuffer ?? REDIS_DEFAULTS.outageBuffer;
+    this.pending = new Pending(limit, () => log(`redis: outage buffer full (${limit} events): dropping the oldest lines said here until the link is back`));
     this.link = new Link(
       {
         url: options.url,
         prefix: this.prefix,
         nodeId: this.nodeId,
-        leaseMs: options.nodeTimeoutMs ?? REDIS_DEFAULTS.nodeTimeoutMs,
-        reconnectMs: options.reconnectMs ?? REDIS_DEFAULTS.reconnectMs,
-        commandTimeoutMs: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
-        scheduler: options.scheduler ?? asyncScheduler,
-        log: options.log ?? (() => {}),
+        leaseMs: nodeTimeoutMs,
+        reconnectMs,
+        commandTimeoutMs: options.commandTimeoutMs ?? Math.max(250, Math.min(REDIS_DEFAULTS.commandTimeoutMs, Math.floor(nodeTimeoutMs / 2))),
+        maxLen: this.maxLines,
+        blockMs: options.blockMs,
+        scheduler,
+        log,
       },
       {
         resync: () => this.reconcile.resync(),
         notice: (state) => this.broadcast$.next({ kind: 'cluster', state }),
         message: (channel, message) => this.receive(channel, message),
+        linked: () => this.relinked(),
       },
     );
-    this.reconcile = new Reconciler(this.link, this.local, this.inboxes, (event) => this.broadcast$.next(event));
+    this.reconcile = new Reconciler(this.link, this.local, this.inboxes, (event) => this.broadcast$.next(event), this.maxLines, (id, then) => this.whenRead(id, then));
+    this.reader = new StreamReader({
+      redis: this.link.reader,
+      key: this.link.logKey,
+      blockMs: this.link.blockMs,
+      retryMs: reconnectMs,
+      scheduler,
+      linked: () => this.link.linked,
+      entry: (id, entry) => this.heard(id, entry),
+      batch: () => this.read(),
+      trouble: (err) => this.link.trouble(err),
+    });
+    this.log = new RedisStreamLog({ link: this.link, stamp: () => this.stampNow(), newest: () => this.clock.last });
   }
 
   /** Connects and registers this node; rejects when Redis cannot be reached (the hub stays usable, degraded). */
@@ -102,6 +157,11 @@ export class RedisHub implements Hub {
     return this.link.current;
   }
 
+  /** Events said here and not yet in the stream (the outage buffer's fill). */
+  get backlog(): number {
+    return this.pending.size;
+  }
+
   get size(): number {
     return this.local.size;
   }
@@ -110,36 +170,40 @@ export class RedisHub implements Hub {
     return this.inboxes.inbox(id);
   }
 
-  /** Takes effect now; linked, the answer comes once Redis has the member (the Observable only carries it). */
+  /**
+   * Takes effect now; linked, the answer comes once Redis has the member (the Observable only
+   * carries it), and its join line comes from the stream like everyone's.
+   */
   join(member: { readonly id: string; readonly addr: string }): Answer<Presence> {
     const presence = this.local.add(member.id, member.addr);
     this.reconcile.changed();
-    const event: Event = { kind: 'online', addr: presence.addr, name: presence.name };
-    // Shown here once Redis has it: whoever sees the join, on any node, then finds the member
-    // in `who`. Not if the member left meanwhile (its session ended while Redis was asked).
-    const show = (): Presence => {
+    const event: StreamEvent = { kind: 'online', addr: presence.addr, name: presence.name };
+    // Shown here at once when the stream cannot show it: the re-sync tells the others later.
+    const showHere = (): Presence => {
       if (this.local.has(member.id)) {
         this.shown.add(member.id);
-        this.broadcast$.next(event);
+        this.broadcast$.next({ ...event, stamp: this.stampNow() });
       }
       return presence;
     };
-    if (!this.link.linked) return show();
+    if (!this.link.linked) return showHere();
     const joined = JOIN.run(this.link.cmd, [
       this.prefix,
       this.nodeId,
       globalId(this.nodeId, member.id),
       encodeRecord(this.nodeId, presence),
       nameKey(presence.name),
-      encodeEnvelope(this.nodeId, event),
+      encodeEntry({ o: this.nodeId, e: event }),
+      this.maxLines,
     ]).then(
       () => {
+        this.shown.add(member.id);
         this.reconcile.announce(presence);
-        return show();
+        return presence;
       },
       (err: unknown) => {
         this.link.trouble(err);
-        return show();
+        return showHere();
       },
     );
     return from(joined);
@@ -149,14 +213,16 @@ export class RedisHub implements Hub {
     const presence = this.local.remove(id);
     if (!presence) return;
     this.reconcile.changed();
-    const event: Event = { kind: 'offline', addr: presence.addr, name: presence.name };
-    // Gone before its join was shown (its session ended while Redis was asked): no leave either.
-    if (this.shown.delete(id)) this.broadcast$.next(event);
-    if (!this.link.linked) return;
-    LEAVE.run(this.link.cmd, [this.prefix, this.nodeId, globalId(this.nodeId, id), encodeEnvelope(this.nodeId, event)]).then(
-      () => this.reconcile.withdraw(id),
-      (err: unknown) => this.link.trouble(err),
-    );
+    const event = { kind: 'offline', addr: presence.addr, name: presence.name } as const;
+    const wasShown = this.shown.delete(id);
+    if (this.link.linked) {
+      // Behind the member's lines still on their way: the others see them before it leaves.
+      this.pending.add({ kind: 'leave', q: ++this.q, id, event });
+      this.flushLater();
+    } else if (wasShown) {
+      // The re-sync announces it to the others.
+      this.broadcast$.next({ ...event, stamp: this.stampNow() });
+    }
   }
 
   rename(id: string, name: string): Answer<RenameResult> {
@@ -189,12 +255,23 @@ export class RedisHub implements Hub {
     );
   }
 
+  /**
+   * Linked: the line goes into the stream (batched per turn) and is shown here when the stream
+   * gives it back, with everyone else's, in the stream's order. Cut off: shown here at once, and
+   * kept (bounded) to be added to the stream, with its time, when the link is back.
+   */
   say(id: string, text: string): void {
     const presence = this.local.get(id);
     if (!presence) return;
-    const event: Event = { kind: 'say', addr: presence.addr, name: presence.name, text };
-    this.broadcast$.next(event);
-    if (this.link.linked) this.link.cmd.publish(this.link.eventsChannel, encodeEnvelope(this.nodeId, event)).catch((err: unknown) => this.link.trouble(err));
+    const event = { kind: 'say', addr: presence.addr, name: presence.name, text } as const;
+    if (this.link.linked) {
+      this.pending.add({ kind: 'say', q: ++this.q, event, time: Date.now(), shown: false });
+      this.flushLater();
+      return;
+    }
+    const stamp = this.stampNow();
+    this.broadcast$.next({ ...event, stamp });
+    this.pending.add({ kind: 'say', q: ++this.q, event, time: stamp.time, shown: true });
   }
 
   whisper(fromId: string, toName: string, text: string): Answer<boolean> {
@@ -215,13 +292,24 @@ export class RedisHub implements Hub {
   /**
    * Leaves the cluster. `events$` completes at once (as the `Hub` contract says: leaves during
    * a shutdown are not delivered here); the members still here are announced offline to the
-   * other nodes by the link's farewell, then both connections close.
+   * other nodes by the link's farewell, then the connections close. Lines still waiting to go
+   * into the stream get one try first.
    */
   async close(): Promise<void> {
     if (this.link.current === 'closed') return;
     this.reconcile.stop();
     this.broadcast$.complete();
+    if (this.link.linked && this.pending.size > 0) await this.flush();
+    this.reader.stop();
     await this.link.close();
+    const lost = this.pending.size + this.pending.resetDropped();
+    if (lost > 0) this.log_(`redis: closed with ${lost} event(s) said here that never reached the stream`);
+  }
+
+  /** A stamp for something shown here outside the stream: after every stream id seen so far. */
+  private stampNow(): EventStamp {
+    const parts = this.clock.next();
+    return { id: formatId(parts), time: Date.now() };
   }
 
   /** Applies a rename locally (Redis agreed, or it cannot be asked). */
@@ -231,18 +319,145 @@ export class RedisHub implements Hub {
     return result;
   }
 
+  /** The link is up again (or for the first time): what waited goes into the stream, reading resumes. */
+  private relinked(): void {
+    const dropped = this.pending.resetDropped();
+    if (dropped > 0) this.log_(`redis: ${dropped} event(s) said here during the outage were dropped (over the outage buffer)`);
+    if (this.pending.size > 0) this.log_(`redis: adding ${this.pending.size} event(s) said here during the outage to the stream`);
+    this.flushLater();
+    this.reader.wake();
+  }
+
+  private flushLater(): void {
+    if (this.flushSoon || this.flushing) return;
+    this.flushSoon = true;
+    // A turn's lines (one socket read can hold hundreds) go in one batch.
+    setImmediate(() => {
+      this.flushSoon = false;
+      void this.flush();
+    });
+  }
+
+  /**
+   * Sends what is pending, oldest first, one batch at a time: anything said later waits behind
+   * it, so a node's lines enter the stream in the order they were said, an outage's included.
+   */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // Each turn sends at least one item or stops.
+      while (this.link.linked && this.pending.size > 0) {
+        const head = this.pending.peek();
+        if (head?.kind === 'leave') {
+          this.pending.shift();
+          await this.sendLeave(head.id, head.event);
+          continue;
+        }
+        const batch = this.pending.takeLines(BATCH);
+        try {
+          await APPEND.run(this.link.cmd, [this.prefix, this.nodeId, this.maxLines, ...batch.flatMap((line) => [line.q, this.entryOf(line)])]);
+        } catch (err) {
+          this.pending.putBack(batch);
+          this.link.trouble(err);
+          break;
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private entryOf(line: PendingLine): string {
+    // A line that waited (an outage, a failed batch) says when it was said.
+    const late = line.shown || Date.now() - line.time > 1000;
+    return encodeEntry({ o: this.nodeId, q: line.q, e: line.event, ...(late ? { t: line.time } : {}), ...(line.shown ? { s: true } : {}) });
+  }
+
+  private async sendLeave(id: string, event: Extract<StreamEvent, { kind: 'offline' }>): Promise<void> {
+    try {
+      await LEAVE.run(this.link.cmd, [this.prefix, this.nodeId, globalId(this.nodeId, id), encodeEntry({ o: this.nodeId, e: event }), this.maxLines]);
+      this.reconcile.withdraw(id);
+    } catch (err) {
+      // Still announced as present: the re-sync removes and announces it.
+      this.link.trouble(err);
+    }
+  }
+
+  /** An entry of the stream, in stream order. */
+  private heard(id: string, entry: Entry | undefined): void {
+    const parts = parseId(id);
+    if (parts) this.clock.observe(parts);
+    if (!entry || !parts) return;
+    const own = entry.o === this.nodeId;
+    // Ours, and our users saw it already (said during an outage; presence from a reconciliation).
+    if (own && (entry.s || entry.r)) return;
+    if (entry.q !== undefined) {
+      if (entry.q <= (this.seen.get(entry.o) ?? 0)) return;
+      this.seen.set(entry.o, entry.q);
+    }
+    const event = own ? entry.e : this.reconcile.heard({ o: entry.o, e: entry.e });
+    if (event === undefined || !isLogged(event)) return;
+    const stamped: Event = { ...event, stamp: { id, time: entry.t ?? parts.ms } };
+    this.broadcast$.next(stamped);
+  }
+
+  /** Runs `then` once the reader has handed over everything up to `id`. */
+  private whenRead(id: string, then: () => void): void {
+    const at = this.reader.position;
+    if (at === undefined) {
+      // The first link: reading starts here, and whatever came before is not ours to deliver.
+      this.reader.start(id);
+      then();
+    } else if (!isAfter(id, at)) {
+      then();
+    } else {
+      this.waiting.push({ id, then });
+      this.reader.wake();
+    }
+  }
+
+  /** After each batch read: the catch-ups that were waiting for it. */
+  private read(): void {
+    const at = this.reader.position;
+    if (at === undefined) return;
+    for (let i = 0; i < this.waiting.length; ) {
+      const w = this.waiting[i];
+      if (isAfter(w.id, at)) i++;
+      else {
+        this.waiting.splice(i, 1);
+        w.then();
+      }
+    }
+  }
+
   private receive(channel: string, message: string): void {
     if (channel === this.link.eventsChannel) {
-      // Our own events were delivered here when they happened; their echo is recognised without parsing.
-      if (message.startsWith(this.ownOrigin)) return;
       const envelope = decodeEnvelope(message);
-      if (!envelope || envelope.o === this.nodeId) return;
-      const event = this.reconcile.heard(envelope);
-      if (event) this.broadcast$.next(event);
+      if (envelope && envelope.o !== this.nodeId && 'renamed' in envelope) this.reconcile.heard(envelope);
     } else if (channel === this.link.inboxChannel) {
-      const letter = decodeLetter(message);
       const mine = `${this.nodeId}/`;
+      const back = decodeTakenBack(message);
+      if (back?.to.startsWith(mine)) return this.giveBack(back.to.slice(mine.length), back.lost, back.addr);
+      const letter = decodeLetter(message);
       if (letter?.to.startsWith(mine)) this.inboxes.deliver(letter.to.slice(mine.length), { kind: 'private', from: letter.from, text: letter.text });
     }
   }
+
+  /** Redis gave a name this member took during a cut back to the one who held it all along. */
+  private giveBack(id: string, name: string, addr: string): void {
+    const presence = this.local.get(id);
+    if (!presence || nameKey(presence.name) !== nameKey(name)) return;
+    this.local.unname(id);
+    this.reconcile.renamed(id, presence.addr);
+    this.reconcile.changed();
+    this.inboxes.deliver(id, { kind: 'nameLost', name, addr });
+  }
+}
+
+/** Whether id a is after id b in the stream. */
+function isAfter(a: string, b: string): boolean {
+  const pa = parseId(a);
+  const pb = parseId(b);
+  return pa !== undefined && pb !== undefined && (pa.ms > pb.ms || (pa.ms === pb.ms && pa.seq > pb.seq));
 }

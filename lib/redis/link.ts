@@ -1,5 +1,6 @@
 /**
- * This node's link to Redis: the two connections (commands; pub/sub), the heartbeat that
+ * This node's link to Redis: the three connections (commands; pub/sub; the log stream's
+ * blocking reads), the heartbeat that
  * renews the node's lease and reaps dead nodes, and the one `state` that says whether the
  * node shares the chat with the others (`linked`) or serves its own users alone (every other
  * state). Every change of state happens in `on()`, which is this table:
@@ -14,7 +15,7 @@
  * | syncing    | failed, or a connection lost              | connecting | if it came from connecting (users told nothing)    |
  * |            |                                           | degraded   | otherwise; "degraded" told if it came from linked; |
  * |            |                                           |            | failed with both still up: reconnect, to try again |
- * | linked     | a connection lost, or a command timed out | degraded   | users told "degraded"; on a timeout, reconnect     |
+ * | linked     | a connection lost, or a command timed out | degraded   | users told "degraded"; on a timeout, reconnect all |
  * | any        | close()                                   | closed     | if it was linked: our users announced offline      |
  *
  * A sync that a lost connection cut short is superseded: its result is ignored, and the next
@@ -58,6 +59,8 @@ export interface LinkHooks {
   notice(state: 'degraded' | 'restored'): void;
   /** A message on one of the node's channels. */
   message(channel: string, message: string): void;
+  /** The link is up (after the catch-up): what waited for it can go. */
+  linked?(): void;
 }
 
 export interface LinkOptions {
@@ -72,6 +75,10 @@ export interface LinkOptions {
   readonly log: (line: string) => void;
   /** Opens a connection (not yet connected); ioredis by default, a fake in the link's spec. */
   readonly open?: (url: string, options: RedisOptions) => Redis;
+  /** The log stream's bound (MAXLEN ~), for the entries the reap script adds (default 100000). */
+  readonly maxLen?: number;
+  /** How long one blocking read of the log stream waits for entries (default 1000 ms). */
+  readonly blockMs?: number;
 }
 
 /** How long `close()` waits for Redis to take this node's farewell. */
@@ -81,6 +88,14 @@ export class Link {
   /** For commands; commands issued in one tick (a burst of lines) go out as one write, in order. */
   readonly cmd: Redis;
   private readonly sub: Redis;
+  /** For the log stream's blocking reads (XREAD BLOCK holds its connection). */
+  readonly reader: Redis;
+  /** How long one blocking read waits: its connection's command timeout is this plus the usual one. */
+  readonly blockMs: number;
+  readonly reconnectMs: number;
+  /** The log stream's key, and its bound. */
+  readonly logKey: string;
+  readonly maxLen: number;
   readonly prefix: string;
   readonly nodeId: string;
   readonly leaseMs: number;
@@ -108,6 +123,10 @@ export class Link {
     this.log = options.log;
     this.eventsChannel = `${this.prefix}:events`;
     this.inboxChannel = `${this.prefix}:inbox:${this.nodeId}`;
+    this.logKey = `${this.prefix}:log`;
+    this.maxLen = options.maxLen ?? 100_000;
+    this.blockMs = options.blockMs ?? 1000;
+    this.reconnectMs = options.reconnectMs;
     const connection = {
       lazyConnect: true,
       // Fail fast while disconnected (degraded mode decides locally) instead of queueing
@@ -121,7 +140,9 @@ export class Link {
     const open = options.open ?? ((url: string, redisOptions: RedisOptions) => new Redis(url, redisOptions));
     this.cmd = open(options.url, { ...connection, enableAutoPipelining: true });
     this.sub = open(options.url, connection);
-    for (const redis of [this.cmd, this.sub]) {
+    // A blocking read answers within blockMs: only past that plus the command timeout is Redis silent.
+    this.reader = open(options.url, { ...connection, commandTimeout: options.commandTimeoutMs + this.blockMs });
+    for (const redis of this.connections()) {
       redis.on('error', (err: unknown) => this.trouble(err));
       redis.on('ready', () => this.on({ kind: 'ready' }));
       redis.on('close', () => this.on({ kind: 'lost', why: 'connection closed', timedOut: false }));
@@ -146,7 +167,7 @@ export class Link {
     const remember = (err: Error) => (cause ??= err);
     this.cmd.once('error', remember);
     try {
-      await Promise.all([this.cmd.connect(), this.sub.connect()]);
+      await Promise.all(this.connections().map((redis) => redis.connect()));
     } catch (err) {
       // ioredis rejects with "Connection is closed."; the error event said why.
       throw cause ?? err;
@@ -189,12 +210,15 @@ export class Link {
     if (was === 'linked') {
       const farewell = (async () => {
         await this.cmd.del(`${this.prefix}:alive:${this.nodeId}`);
-        await REAP.run(this.cmd, [this.prefix]);
+        await REAP.run(this.cmd, [this.prefix, this.maxLen]);
       })().catch(() => undefined); // closed: nothing left to degrade; the lease expires and a survivor reaps
       await firstValueFrom(race(from(farewell), timer(CLOSE_WAIT_MS, this.scheduler)), { defaultValue: undefined });
     }
-    this.cmd.disconnect();
-    this.sub.disconnect();
+    for (const redis of this.connections()) redis.disconnect();
+  }
+
+  private connections(): Redis[] {
+    return [this.cmd, this.sub, this.reader];
   }
 
   /** The state table (see the header): the only place `state` changes. */
@@ -220,6 +244,7 @@ export class Link {
           `redis: ${event.sync.from === 'connecting' ? 'linked' : 'link restored, presence re-synchronised'} as node ${this.nodeId} (${event.resynced.summary})`,
         );
         if (event.sync.from === 'degraded') this.hooks.notice('restored');
+        this.hooks.linked?.();
         return;
       case 'failed':
         if (state !== event.sync) return;
@@ -232,8 +257,9 @@ export class Link {
         if (state.name === 'syncing') return this.fallBack(state, event.why);
         if (state.name !== 'linked') return;
         this.degrade(event.why);
-        // A fresh connection is 'ready' only once Redis answers its ready check again.
-        if (event.timedOut) this.cmd.disconnect(true);
+        // A fresh connection is 'ready' only once Redis answers its ready check again. All
+        // three: a silent cut (a black hole) stalls the other two as well, without a word.
+        if (event.timedOut) for (const redis of this.connections()) redis.disconnect(true);
         return;
       case 'close':
         this.state = { name: 'closed' };
@@ -284,7 +310,7 @@ export class Link {
       // this node must not be declared dead.
       const state = this.state;
       if (state.name !== 'linked' || this.scheduler.now() < state.reapFrom) return;
-      const reaped = Number(await REAP.run(this.cmd, [this.prefix]));
+      const reaped = Number(await REAP.run(this.cmd, [this.prefix, this.maxLen]));
       if (reaped > 0) this.log(`redis: declared ${reaped} silent node(s) dead; their users were announced offline`);
     } catch (err) {
       this.trouble(err);
@@ -292,6 +318,6 @@ export class Link {
   }
 
   private up(): boolean {
-    return this.cmd.status === 'ready' && this.sub.status === 'ready';
+    return this.connections().every((redis) => redis.status === 'ready');
   }
 }

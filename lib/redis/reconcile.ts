@@ -1,10 +1,11 @@
 /**
- * Reconciliation: what keeps this node and the others in agreement across an outage. Pub/sub
- * loses what is published while a node is away, so when the link (re)forms, `resync` makes
- * Redis agree with what happened here alone (joins, leaves and renames), and `catchUp` tells
- * this node's users who came and went elsewhere meanwhile. Users of nodes that have not
- * re-registered yet (Redis restarted empty) get one lease to come back before being announced
- * gone: the settle timer.
+ * Reconciliation: what keeps this node and the others in agreement across an outage. When the
+ * link (re)forms, `resync` makes Redis agree with what happened here alone (joins, leaves and
+ * renames). Who came and went elsewhere meanwhile, this node's users learn from the log
+ * stream, which the node reads on from where it stopped; `catchUp` then tells them only what
+ * the stream no longer holds (Redis lost its data, or trimmed past where this node stopped).
+ * Users of nodes that have not re-registered yet (Redis restarted empty) get one lease to come
+ * back before being announced gone: the settle timer.
  */
 import { Subscription, timer } from 'rxjs';
 import { Inboxes, LocalPresence, Presence } from '../hub';
@@ -39,6 +40,10 @@ export class Reconciler {
     private readonly inboxes: Inboxes,
     /** Delivers an event to this node's users. */
     private readonly tell: (event: Event) => void,
+    /** The log stream's bound, for the announcements RESYNC adds to it. */
+    private readonly maxLines: number,
+    /** Runs a function once the node has read the log stream up to an id. */
+    private readonly whenRead: (id: string, then: () => void) => void,
   ) {}
 
   /** A member joined, left or was renamed here. */
@@ -67,6 +72,7 @@ export class Reconciler {
    * (no user event) and for a join or leave they have already been told of (by a catch-up).
    */
   heard(envelope: Envelope): Event | undefined {
+    if (envelope.o === this.link.nodeId) return 'e' in envelope ? envelope.e : undefined;
     if ('renamed' in envelope) {
       const { addr, name } = envelope.renamed;
       if (this.remote.has(addr)) this.remote.set(addr, { name, node: envelope.o });
@@ -92,6 +98,7 @@ export class Reconciler {
     let lost = 0;
     let everyone: Presence[] = [];
     let nodes: string[] = [];
+    let tail = '0-0';
     for (let round = 1; ; round++) {
       const before = this.changes;
       const here = this.local.list();
@@ -104,9 +111,11 @@ export class Reconciler {
           here.map((p) => ({ g: globalId(nodeId, p.id), a: p.addr, n: p.name, k: nameKey(p.name), ak: nameKey(p.addr), ann: this.announced.has(p.id) })),
         ),
         JSON.stringify(departed.map((p) => ({ g: globalId(nodeId, p.id), a: p.addr, n: p.name }))),
+        this.maxLines,
       ]);
       for (const p of departed) this.announced.delete(p.id);
-      const [lostReply, listReply, nodesReply] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      const [lostReply, listReply, nodesReply, tailReply] = Array.isArray(reply) ? (reply as unknown[]) : [];
+      if (typeof tailReply === 'string') tail = tailReply;
       if (Array.isArray(listReply)) everyone = decodeList(listReply);
       if (Array.isArray(nodesReply)) nodes = strings(nodesReply);
       const lostIds = new Set(strings(Array.isArray(lostReply) ? lostReply : []).map((g) => g.slice(nodeId.length + 1)));
@@ -118,7 +127,8 @@ export class Reconciler {
     }
     return {
       summary: `${this.local.size} local users${lost ? `, ${lost} lost their name` : ''}`,
-      catchUp: (first) => this.catchUp(everyone, nodes, first, false),
+      // After the stream up to the re-sync has been read: what it told is no news.
+      catchUp: (first) => this.whenRead(tail, () => this.catchUp(everyone, nodes, first, false)),
     };
   }
 

@@ -11,8 +11,14 @@
  *   p:node:ID        set   gids held by node ID
  *   p:alive:ID       string with a TTL: node ID's lease, renewed by its heartbeat
  *   p:reaped:ID      string: node ID was declared dead and its users announced offline
- *   p:events         channel: JSON {o: origin node, e: Event}
- *   p:inbox:ID       channel: JSON {to: gid, from, text}, private messages for node ID
+ *   p:tombs:ID       hash  nameKey -> gid: the names node ID's members held when it was reaped
+ *                          (a member still connected there gets its name back when ID returns)
+ *   p:log            stream: the public events (joins, leaves, lines) in the one order every
+ *                          node delivers them; field `e` = JSON Entry (wire.ts); MAXLEN ~ bound
+ *   p:appended:ID    string: the last line sequence number (Entry.q) added for node ID
+ *   p:events         channel: renames, JSON {o: origin node, e: {kind: 'rename', addr, name}}
+ *   p:inbox:ID       channel: JSON {to: gid, from, text}, private messages for node ID, or
+ *                          {to: gid, lost: name, addr}: a name taken back (RESYNC)
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -43,6 +49,13 @@ export class Script {
   }
 }
 
+/** Adds one entry to the log stream, trimmed (approximately: whole nodes) to ARGV's bound. */
+const APPEND_ENTRY = `
+local function append_entry(p, maxlen, entry)
+  return redis.call('XADD', p..':log', 'MAXLEN', '~', maxlen, '*', 'e', entry)
+end
+`;
+
 const REMOVE_MEMBER = `
 local function remove_member(p, node, gid)
   local raw = redis.call('HGET', p..':members', gid)
@@ -57,24 +70,66 @@ end
 `;
 
 /**
- * ARGV: prefix, node, gid, record JSON, nameKey, event JSON. Registers a member and announces
- * it; the default name (its address) is claimed only if free.
+ * ARGV: prefix, node, gid, record JSON, nameKey, entry JSON, maxlen. Registers a member and
+ * announces it in the log; the default name (its address) is claimed only if free.
  */
-export const JOIN = new Script(`
+export const JOIN = new Script(`${APPEND_ENTRY}
 local p, node, gid = ARGV[1], ARGV[2], ARGV[3]
 redis.call('HSET', p..':members', gid, ARGV[4])
 redis.call('ZADD', p..':order', redis.call('INCR', p..':seq'), gid)
 redis.call('SADD', p..':node:'..node, gid)
 redis.call('HSETNX', p..':names', ARGV[5], gid)
-redis.call('PUBLISH', p..':events', ARGV[6])
+append_entry(p, ARGV[7], ARGV[6])
 return 1
 `);
 
-/** ARGV: prefix, node, gid, event JSON. Unregisters a member; announces it only if it was still registered. */
-export const LEAVE = new Script(`${REMOVE_MEMBER}
+/** ARGV: prefix, node, gid, entry JSON, maxlen. Unregisters a member; announces it only if it was still registered. */
+export const LEAVE = new Script(`${REMOVE_MEMBER}${APPEND_ENTRY}
 local p, node, gid = ARGV[1], ARGV[2], ARGV[3]
-if remove_member(p, node, gid) then redis.call('PUBLISH', p..':events', ARGV[4]) return 1 end
+if remove_member(p, node, gid) then append_entry(p, ARGV[5], ARGV[4]) return 1 end
 return 0
+`);
+
+/**
+ * ARGV: prefix, node, maxlen, then (q, entry JSON) pairs in q order. Adds a node's lines to the
+ * log, each only if its q is above the last one added for the node: a batch sent again after a
+ * failure that hid whether it got in is added once. Returns how many were added.
+ */
+export const APPEND = new Script(`${APPEND_ENTRY}
+local p, node, maxlen = ARGV[1], ARGV[2], ARGV[3]
+local key = p..':appended:'..node
+local last = tonumber(redis.call('GET', key) or '0')
+local added = 0
+for i = 4, #ARGV - 1, 2 do
+  local q = tonumber(ARGV[i])
+  if q > last then
+    append_entry(p, maxlen, ARGV[i + 1])
+    last = q
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('SET', key, last, 'EX', 86400) end
+return added
+`);
+
+/**
+ * ARGV: prefix, id, count. For `since|`: the newest `count` entries strictly after id (newest
+ * first) with what says whether "after id" is whole: the highest id trimming deleted
+ * (max-deleted-entry-id, Redis 7; before that, conservatively, the id just below the first
+ * entry left) and the last id the stream gave out. A missing stream has neither.
+ */
+export const AFTER = new Script(`
+local key = ARGV[1]..':log'
+if redis.call('EXISTS', key) == 0 then return {'0-0', '0-0', {}} end
+local info = redis.call('XINFO', 'STREAM', key)
+local deleted, last, first = nil, '0-0', nil
+for i = 1, #info - 1, 2 do
+  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
+  if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
+end
+if not deleted then deleted = first and ('-'..first) or '0-0' end
+return {deleted, last, redis.call('XREVRANGE', key, '+', '('..ARGV[2], 'COUNT', ARGV[3])}
 `);
 
 /**
@@ -143,27 +198,38 @@ return 1
 `);
 
 /**
- * ARGV: prefix. Reaps every registered node whose lease expired: frees its names and
- * announces its members offline (with the dead node as origin, so every live node delivers
- * them). Atomic, and the node leaves p:nodes in the same step, so however many nodes run it
- * at once, each dead member is announced exactly once. Returns the number of nodes reaped.
+ * ARGV: prefix, maxlen. Reaps every registered node whose lease expired: frees its names and
+ * announces its members offline in the log (with the dead node as origin and `r`: its own
+ * users, if it was only cut off, were not told, and every other node delivers them). The names
+ * they held are kept in p:tombs:NODE for a day: if the node was only cut off and comes back,
+ * RESYNC gives them back to the members still holding them there. Atomic, and the node leaves
+ * p:nodes in the same step, so however many nodes run it at once, each dead member is announced
+ * exactly once. Returns the number of nodes reaped.
  */
-export const REAP = new Script(`${REMOVE_MEMBER}
-local p = ARGV[1]
+export const REAP = new Script(`${REMOVE_MEMBER}${APPEND_ENTRY}
+local p, maxlen = ARGV[1], ARGV[2]
 local reaped = 0
 for _, node in ipairs(redis.call('SMEMBERS', p..':nodes')) do
   if redis.call('EXISTS', p..':alive:'..node) == 0 then
     redis.call('SREM', p..':nodes', node)
     redis.call('SET', p..':reaped:'..node, '1', 'EX', 86400)
+    local tombs = p..':tombs:'..node
     local gids = redis.call('ZRANGE', p..':order', 0, -1)
     for _, gid in ipairs(gids) do
       if redis.call('SISMEMBER', p..':node:'..node, gid) == 1 then
+        local raw, held = redis.call('HGET', p..':members', gid), false
+        if raw then
+          local k = cjson.decode(raw).k
+          held = k ~= nil and redis.call('HGET', p..':names', k) == gid
+        end
         local rec = remove_member(p, node, gid)
         if rec then
-          redis.call('PUBLISH', p..':events', cjson.encode({o = node, e = {kind = 'offline', addr = rec.a, name = rec.n}}))
+          if held then redis.call('HSET', tombs, rec.k, gid) end
+          append_entry(p, maxlen, cjson.encode({o = node, r = 1, e = {kind = 'offline', addr = rec.a, name = rec.n}}))
         end
       end
     end
+    redis.call('EXPIRE', tombs, 86400)
     redis.call('DEL', p..':node:'..node)
     reaped = reaped + 1
   end
@@ -173,28 +239,49 @@ return reaped
 
 /**
  * ARGV: prefix, node, lease ms, members JSON [{g, a, n, k, ak, ann}], departed JSON
- * [{g, a, n}]. Makes Redis agree with this node after an outage: registers the node, removes
- * and announces (offline) the members that left meanwhile, registers the current ones and
- * announces (online) those the others have not seen (joined meanwhile, or everyone if this
- * node was reaped). A member whose name was taken elsewhere meanwhile falls back to its
- * address. Returns the gids that lost their name, every member as LIST does and the
- * registered nodes, so that the node can tell its users who came and went while it was away.
+ * [{g, a, n}], maxlen. Makes Redis agree with this node after an outage: registers the node,
+ * removes and announces (offline) the members that left meanwhile, registers the current ones
+ * and announces (online) those the others have not seen (joined meanwhile, or everyone if this
+ * node was reaped). These announcements go into the log with `r`: this node's users saw them
+ * happen. A member whose name was taken elsewhere meanwhile falls back to its address, unless
+ * it held the name all along and only lost it because this node was reaped (p:tombs:NODE):
+ * then the newcomer falls back to its own address and its node is told on its inbox channel.
+ * Returns the gids that lost their name, every member as LIST does, the registered nodes and
+ * the log's last id (everything up to it that this node reads, it has been told).
  */
-export const RESYNC = new Script(`${REMOVE_MEMBER}${LIST_MEMBERS}
-local p, node = ARGV[1], ARGV[2]
+export const RESYNC = new Script(`${REMOVE_MEMBER}${LIST_MEMBERS}${APPEND_ENTRY}
+local p, node, maxlen = ARGV[1], ARGV[2], ARGV[6]
 local reaped = redis.call('GET', p..':reaped:'..node)
 redis.call('DEL', p..':reaped:'..node)
 redis.call('SADD', p..':nodes', node)
 redis.call('SET', p..':alive:'..node, '1', 'PX', ARGV[3])
+local function announce(kind, a, n)
+  append_entry(p, maxlen, cjson.encode({o = node, r = 1, e = {kind = kind, addr = a, name = n}}))
+end
 for _, d in ipairs(cjson.decode(ARGV[5])) do
   remove_member(p, node, d.g)
-  if not reaped then
-    redis.call('PUBLISH', p..':events', cjson.encode({o = node, e = {kind = 'offline', addr = d.a, name = d.n}}))
-  end
+  if not reaped then announce('offline', d.a, d.n) end
 end
+local tombs = p..':tombs:'..node
 local lost = {}
 for _, m in ipairs(cjson.decode(ARGV[4])) do
   local holder = redis.call('HGET', p..':names', m.k)
+  if holder and holder ~= m.g and redis.call('HGET', tombs, m.k) == m.g then
+    local raw = redis.call('HGET', p..':members', holder)
+    if raw then
+      local rec = cjson.decode(raw)
+      local taken = rec.n
+      rec.n = rec.a
+      if rec.ak then
+        rec.k = rec.ak
+        redis.call('HSETNX', p..':names', rec.ak, holder)
+      end
+      redis.call('HSET', p..':members', holder, cjson.encode(rec))
+      redis.call('PUBLISH', p..':inbox:'..rec.node, cjson.encode({to = holder, lost = taken, addr = rec.a}))
+    end
+    redis.call('HSET', p..':names', m.k, m.g)
+    holder = m.g
+  end
   if holder and holder ~= m.g then
     lost[#lost + 1] = m.g
     m.k = m.ak
@@ -209,13 +296,13 @@ for _, m in ipairs(cjson.decode(ARGV[4])) do
   else
     redis.call('ZADD', p..':order', redis.call('INCR', p..':seq'), m.g)
   end
-  redis.call('HSET', p..':members', m.g, cjson.encode({a = m.a, n = m.n, k = m.k, node = node}))
+  redis.call('HSET', p..':members', m.g, cjson.encode({a = m.a, n = m.n, k = m.k, ak = m.ak, node = node}))
   redis.call('SADD', p..':node:'..node, m.g)
-  if reaped or not m.ann then
-    redis.call('PUBLISH', p..':events', cjson.encode({o = node, e = {kind = 'online', addr = m.a, name = m.n}}))
-  end
+  if reaped or not m.ann then announce('online', m.a, m.n) end
 end
-return {lost, list_members(p), redis.call('SMEMBERS', p..':nodes')}
+redis.call('DEL', tombs)
+local top = redis.call('XREVRANGE', p..':log', '+', '-', 'COUNT', 1)
+return {lost, list_members(p), redis.call('SMEMBERS', p..':nodes'), top[1] and top[1][1] or '0-0'}
 `);
 
 /**
@@ -232,4 +319,4 @@ end
 return {list_members(p), redis.call('SMEMBERS', p..':nodes')}
 `);
 
-export const SCRIPTS: readonly Script[] = [JOIN, LEAVE, RENAME, LIST, WHISPER, HEARTBEAT, REAP, RESYNC, SETTLE];
+export const SCRIPTS: readonly Script[] = [JOIN, LEAVE, APPEND, AFTER, RENAME, LIST, WHISPER, HEARTBEAT, REAP, RESYNC, SETTLE];

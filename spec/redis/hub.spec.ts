@@ -11,7 +11,7 @@ import { Event } from '../../lib/protocol';
 import { RedisHub, RedisHubOptions } from '../../lib/redis/hub';
 import { JOIN } from '../../lib/redis/scripts';
 import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
-import { Recorder } from './recorder';
+import { Recorder, recordEvents } from './recorder';
 
 const test = anyTest as TestFn<{ redis: RedisServer }>;
 const it = HAVE_REDIS ? test : test.skip;
@@ -51,9 +51,9 @@ const says = (events: readonly Event[], name?: string) =>
 
 it(title('a broadcast reaches every node exactly once, in the order its sender sent it'), async (t) => {
   const [a, b, c] = await cluster(t, 3);
-  const onA = new Recorder(a.events$);
-  const onB = new Recorder(b.events$);
-  const onC = new Recorder(c.events$);
+  const onA = recordEvents(a);
+  const onB = recordEvents(b);
+  const onC = recordEvents(c);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
@@ -80,7 +80,7 @@ it(title('a broadcast reaches every node exactly once, in the order its sender s
 
 it(title("a member's join, lines, rename and leave reach another node in the order they happened"), async (t) => {
   const [a, b] = await cluster(t, 2);
-  const onB = new Recorder(b.events$);
+  const onB = recordEvents(b);
   const addr = '10.0.0.1:1';
   // Nothing awaited between the steps but what a session awaits (join, rename): lines are fire-and-forget.
   await answerOf(a.join({ id: 'x', addr }));
@@ -99,7 +99,7 @@ it(title("a member's join, lines, rename and leave reach another node in the ord
 
 it(title('who lists the members of every node, in join order; a leave is announced on the other nodes once'), async (t) => {
   const [a, b] = await cluster(t, 2);
-  const onB = new Recorder(b.events$);
+  const onB = recordEvents(b);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await answerOf(a.join({ id: 'z', addr: '10.0.0.1:3' }));
@@ -162,7 +162,7 @@ it(title('private messages are routed to the node holding the name, both ways; u
 it(title('a dead node (lease expired) is reaped once: its users announced offline once on every node, names freed'), async (t) => {
   const nodeTimeoutMs = 600;
   const [a, b, c] = await cluster(t, 3, { nodeTimeoutMs });
-  const recorders = [a, b, c].map((hub) => new Recorder(hub.events$));
+  const recorders = [a, b, c].map((hub) => recordEvents(hub));
   // A node that registered, took a name, and then vanished (as after kill -9): written with
   // the hub's own scripts on a raw connection whose lease is never renewed.
   const raw = new Redis(t.context.redis.url);
@@ -177,7 +177,7 @@ it(title('a dead node (lease expired) is reaped once: its users announced offlin
   ]) {
     const record = JSON.stringify({ a: `10.9.9.9:${id}`, n: name, k: name, node: 'ghost' });
     const event = JSON.stringify({ o: 'ghost', e: { kind: 'online', addr: `10.9.9.9:${id}`, name } });
-    await JOIN.run(raw, [prefix, 'ghost', `ghost/${id}`, record, name, event]);
+    await JOIN.run(raw, [prefix, 'ghost', `ghost/${id}`, record, name, event, 1000]);
   }
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   t.is(await answerOf(a.rename('x', 'casper')), 'taken', 'the ghost holds the name while its lease runs');
@@ -213,10 +213,10 @@ it(title('a node just linked waits one node timeout before reaping: the others m
   // A node whose lease has already run out, as every lease has after Redis was paused.
   await raw.sadd(`${prefix}:nodes`, 'late');
   const record = JSON.stringify({ a: '10.9.9.9:1', n: 'lately', k: 'lately', node: 'late' });
-  await JOIN.run(raw, [prefix, 'late', 'late/1', record, 'lately', '{}']);
+  await JOIN.run(raw, [prefix, 'late', 'late/1', record, 'lately', '{}', 1000]);
   const a = new RedisHub({ url: t.context.redis.url, prefix, nodeId: 'a', nodeTimeoutMs, reconnectMs: 50 });
   t.teardown(() => a.close());
-  const onA = new Recorder(a.events$);
+  const onA = recordEvents(a);
   const linked = Date.now();
   await a.start();
   await onA.until((v) => v.some((e) => e.kind === 'offline'), 3000, 'the late node reaped');
@@ -227,7 +227,7 @@ it(title('a node just linked waits one node timeout before reaping: the others m
 
 it(title('a node that closes announces its remaining users offline to the others'), async (t) => {
   const [a, b] = await cluster(t, 2);
-  const onA = new Recorder(a.events$);
+  const onA = recordEvents(a);
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   let completed = false;
   const watching = b.events$.subscribe({ complete: () => (completed = true) });
@@ -248,7 +248,7 @@ it(
   title('join answers with the presence itself when not linked, with an Observable when Redis is asked; either way it takes effect at the call'),
   async (t) => {
     const [a, b] = await cluster(t, 2);
-    const onB = new Recorder(b.events$);
+    const onB = recordEvents(b);
     const joined$ = a.join({ id: 'x', addr: '10.0.0.1:1' });
     t.true(isObservable(joined$), 'linked: an Observable of the JOIN script');
     // Nobody subscribed to that answer, and the join happened all the same.
@@ -261,7 +261,7 @@ it(
 
     const alone = new RedisHub({ url: t.context.redis.url, prefix: `alone-${process.pid}`, reconnectMs: 50 }); // never started
     t.teardown(() => alone.close());
-    const onAlone = new Recorder(alone.events$);
+    const onAlone = recordEvents(alone);
     t.is(alone.linkState, 'connecting');
     t.deepEqual(alone.join({ id: 'y', addr: '10.0.0.2:2' }), { id: 'y', addr: '10.0.0.2:2', name: '10.0.0.2:2' }, 'not linked: the value itself');
     t.deepEqual(onAlone.values, [{ kind: 'online', addr: '10.0.0.2:2', name: '10.0.0.2:2' }], 'announced here at once');

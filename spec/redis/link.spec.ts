@@ -41,9 +41,9 @@ class FakeConnection extends EventEmitter {
   del(): Promise<number> {
     return Promise.resolve(1);
   }
-  /** HEARTBEAT is run with three arguments (prefix, node, lease), REAP with one. */
+  /** HEARTBEAT is run with three arguments (prefix, node, lease), REAP with two (prefix, maxlen). */
   evalsha(_sha: string, _keys: number, ...argv: unknown[]): Promise<unknown> {
-    if (argv.length === 1) {
+    if (argv.length === 2) {
       this.reaps++;
       return Promise.resolve(0);
     }

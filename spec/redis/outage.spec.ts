@@ -12,7 +12,7 @@ import { Event } from '../../lib/protocol';
 import { RedisHub } from '../../lib/redis/hub';
 import { REAP } from '../../lib/redis/scripts';
 import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
-import { Recorder } from './recorder';
+import { Recorder, recordEvents } from './recorder';
 
 const it = HAVE_REDIS ? test : test.skip;
 const title = (name: string) => (HAVE_REDIS ? name : `${name} [${NO_REDIS}]`);
@@ -45,8 +45,8 @@ it(title('Redis restarted mid-chat: local chat goes on, then presence is re-sync
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
   await answerOf(b.join({ id: 'z', addr: '10.0.0.2:3' }));
   t.is(await answerOf(b.rename('y', 'bob')), 'ok');
-  const onA = new Recorder(a.events$);
-  const onB = new Recorder(b.events$);
+  const onA = recordEvents(a);
+  const onB = recordEvents(b);
 
   await redis.stop();
   await onA.until(has('degraded'), 3000, 'the degraded notice on a');
@@ -75,15 +75,26 @@ it(title('Redis restarted mid-chat: local chat goes on, then presence is re-sync
   await onB.until((v) => of('online')(v).length >= 1);
   t.deepEqual(of('offline')(onA.values), [{ kind: 'offline', addr: '10.0.0.2:3', name: '10.0.0.2:3' }]);
   t.deepEqual(of('online')(onB.values), [{ kind: 'online', addr: '10.0.0.1:4', name: '10.0.0.1:4' }]);
-  t.deepEqual(of('say')(onB.values), [], 'what was said during the outage stayed on its node');
+  // What was said during the outage reaches the other node after it, once, with its time.
+  await onB.until((v) => of('say')(v).length === 1, 3000, 'the line said during the outage');
+  t.deepEqual(of('say')(onB.values), [{ kind: 'say', addr: '10.0.0.1:1', name: '10.0.0.1:1', text: 'still here' }]);
   // Presence and names are whole again.
   t.deepEqual(await names(a), ['10.0.0.1:4', 'ann', 'bob']);
   t.deepEqual(await names(b), await names(a));
   t.is(await answerOf(a.rename('w', 'BOB')), 'taken');
   t.true(await answerOf(a.whisper('x', 'bob', 'hi again')));
   a.say('x', 'after');
-  await onB.until((v) => of('say')(v).length === 1);
-  t.deepEqual(of('say')(onB.values), [{ kind: 'say', addr: '10.0.0.1:1', name: 'ann', text: 'after' }]);
+  await onB.until((v) => of('say')(v).length === 2);
+  t.deepEqual(of('say')(onB.values), [
+    { kind: 'say', addr: '10.0.0.1:1', name: '10.0.0.1:1', text: 'still here' },
+    { kind: 'say', addr: '10.0.0.1:1', name: 'ann', text: 'after' },
+  ]);
+  await onA.until((v) => of('say')(v).length >= 2, 3000, "a's own line from the stream");
+  t.deepEqual(
+    of('say')(onA.values).map((e) => (e.kind === 'say' ? e.text : '')),
+    ['still here', 'after'],
+    'a saw its own outage line once, when it was said (not again from the stream), and the next from the stream',
+  );
   // a saw w's join locally (during the outage) and nobody from b joined: no other join line.
   t.deepEqual(
     of('online')(onA.values),
@@ -101,8 +112,8 @@ it(title('a name taken on two nodes during an outage stays with one; the other i
   const inboxY = new Recorder(b.inbox('y'));
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
-  const onA = new Recorder(a.events$);
-  const onB = new Recorder(b.events$);
+  const onA = recordEvents(a);
+  const onB = recordEvents(b);
   await redis.stop();
   await onA.until(has('degraded'));
   await onB.until(has('degraded'));
@@ -124,13 +135,13 @@ it(title('a dropped connection with Redis intact: re-linked without announcing a
     redis,
     hubs: [a, b],
   } = await setup(t, 2);
-  const onB = new Recorder(b.events$);
+  const onB = recordEvents(b);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await onB.until((v) => of('online')(v).length === 1);
   const admin = new Redis(redis.url);
   t.teardown(() => admin.disconnect());
   await admin.client('KILL', 'TYPE', 'pubsub');
-  const onA = new Recorder(a.events$);
+  const onA = recordEvents(a);
   await onA.until(has('restored'), 5000, 'a re-link on a');
   await onB.until(has('restored'), 5000, 'a re-link on b');
   a.say('x', 'hello');
@@ -146,8 +157,8 @@ it(title('a node that died while Redis was down: after Redis returns, its users 
     hubs: [a, b, c],
   } = await setup(t, 3, nodeTimeoutMs);
   await answerOf(c.join({ id: 'v', addr: '10.0.0.3:1' }));
-  const onA = new Recorder(a.events$);
-  const onB = new Recorder(b.events$);
+  const onA = recordEvents(a);
+  const onB = recordEvents(b);
   await onA.until((v) => of('online')(v).length === 1);
   await onB.until((v) => of('online')(v).length === 1);
   await redis.stop();
@@ -172,12 +183,12 @@ it(title('a node the others declared dead while it was alive (paused) re-registe
   } = await setup(t, 2);
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   t.is(await answerOf(a.rename('x', 'xena')), 'ok');
-  const onB = new Recorder(b.events$);
+  const onB = recordEvents(b);
   // What a survivor does when a's lease runs out, done now by hand.
   const admin = new Redis(redis.url);
   t.teardown(() => admin.disconnect());
   await admin.del('rx-im:alive:n0');
-  await REAP.run(admin, ['rx-im']);
+  await REAP.run(admin, ['rx-im', 1000]);
   await onB.until((v) => of('offline')(v).length === 1);
   // a's next heartbeat finds itself forgotten and re-synchronises.
   await onB.until((v) => of('online')(v).length === 1, 3000, 'x announced again');
@@ -201,8 +212,8 @@ it(title('a Redis that hangs (SIGSTOP): the node degrades instead of leaving com
   const [a, b] = hubs;
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
   await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
-  const onA = new Recorder(a.events$);
-  const onB = new Recorder(b.events$);
+  const onA = recordEvents(a);
+  const onB = recordEvents(b);
   redis.pause();
   t.teardown(() => redis.resume());
   const paused = Date.now();
@@ -235,7 +246,7 @@ it(title('a re-sync that fails while both connections stay up is tried again (Re
   t.teardown(() => a.close());
   await a.start();
   await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
-  const onA = new Recorder(a.events$);
+  const onA = recordEvents(a);
   const admin = new Redis(redis.url);
   t.teardown(() => admin.disconnect());
   // The pub/sub connection drops and comes straight back, but for 1.5 s Redis holds every

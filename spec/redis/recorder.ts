@@ -2,7 +2,8 @@
  * Records a stream's values from subscription on and waits, with a timeout, until they
  * satisfy a condition: tests synchronise on what arrived, never on sleeps.
  */
-import { Observable, Subscription } from 'rxjs';
+import { Observable, Subscription, map } from 'rxjs';
+import type { Event } from '../../lib/protocol';
 
 export class Recorder<T> {
   readonly values: T[] = [];
@@ -37,4 +38,16 @@ export class Recorder<T> {
   stop(): void {
     this.subscription.unsubscribe();
   }
+}
+
+/** An event without its stream stamp: what tests about who saw what compare. */
+export function unstamped(event: Event): Event {
+  if (!('stamp' in event)) return event;
+  const { stamp: _stamp, ...rest } = event;
+  return rest as Event;
+}
+
+/** Records a hub's events as `unstamped` gives them. */
+export function recordEvents(hub: { readonly events$: Observable<Event> }): Recorder<Event> {
+  return new Recorder(hub.events$.pipe(map(unstamped)));
 }
