@@ -46,6 +46,12 @@ export interface Hub {
   leave(id: string): void;
   /** Claims a name, atomically: check and take are one step. */
   rename(id: string, name: string): Answer<RenameResult>;
+  /**
+   * Takes a name whoever holds it (a login takes its account's name): the holder, if another
+   * member, gets its address back as its name and a `reclaimed` event in its inbox. 'taken'
+   * only when a shared hub cannot reach the holder's node.
+   */
+  claim(id: string, name: string): Answer<RenameResult>;
   /** Everyone online, in the order they joined. */
   list(): Answer<readonly Presence[]>;
   /** A public message from a member, under the member's current name. */
@@ -148,6 +154,17 @@ export class LocalPresence {
     return 'ok';
   }
 
+  /**
+   * Gives `name` to member `id` even if another member here holds it: that one is named by its
+   * address again. Returns the holder it took the name from, as it was, if any.
+   */
+  take(id: string, name: string): Presence | undefined {
+    const holder = this.holder(name);
+    const displaced = holder !== undefined && holder !== id ? this.unname(holder) : undefined;
+    this.rename(id, name);
+    return displaced;
+  }
+
   /** Back to its address as name (its name went to someone else); returns it as it was. */
   unname(id: string): Presence | undefined {
     const presence = this.members.get(id);
@@ -200,6 +217,13 @@ export class MemoryHub implements Hub {
 
   list(): readonly Presence[] {
     return this.presence.list();
+  }
+
+  claim(id: string, name: string): RenameResult {
+    if (!this.presence.has(id)) return 'taken';
+    const displaced = this.presence.take(id, name);
+    if (displaced) this.inboxes.deliver(displaced.id, { kind: 'reclaimed', name: displaced.name, addr: displaced.addr });
+    return 'ok';
   }
 
   say(id: string, text: string): void {

@@ -20,7 +20,16 @@ export type Command =
   | { readonly kind: 'history'; readonly count: number | undefined }
   /** `since|ID`: every logged event after ID. */
   | { readonly kind: 'since'; readonly id: string }
-  | { readonly kind: 'invalid'; readonly reason: 'privateFormat' | 'tooLong' };
+  /** `register|PASSWORD`: the user's current name becomes an account (lib/auth/). */
+  | { readonly kind: 'register'; readonly password: string }
+  /** `login|NAME|PASSWORD`: NAME has no `|`, so PASSWORD is the whole rest of the line. */
+  | { readonly kind: 'login'; readonly name: string; readonly password: string }
+  /** `passwd|OLD|NEW`: split at the first `|` (a password never contains one, see lib/auth/passwords.ts). */
+  | { readonly kind: 'passwd'; readonly old: string; readonly password: string }
+  | { readonly kind: 'logout' }
+  | { readonly kind: 'invalid'; readonly reason: 'privateFormat' | 'tooLong' }
+  /** A malformed account command: which one, for its usage notice. */
+  | { readonly kind: 'invalid'; readonly reason: 'accountFormat'; readonly command: 'register' | 'login' | 'passwd' };
 
 // C0 controls, DEL and C1 controls: never relayed raw (ESC starts terminal escape sequences).
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
@@ -46,6 +55,12 @@ export function sanitize(text: string): string {
     .replace(BIDI, '\ufffd');
 }
 
+/** `A|B...` -> [A, B...] at the first `|`; empty strings for a missing part. */
+function splitAtBar(rest: string): [string, string] {
+  const bar = rest.indexOf('|');
+  return bar < 0 ? [rest, ''] : [rest.slice(0, bar), rest.slice(bar + 1)];
+}
+
 /** Parses one line; never throws. */
 export function parseCommand(line: Framed): Command {
   if (line === TOO_LONG) return { kind: 'invalid', reason: 'tooLong' };
@@ -64,6 +79,20 @@ export function parseCommand(line: Framed): Command {
     return { kind: 'history', count: /^[1-9]\d{0,8}$/.test(n) ? Number(n) : undefined };
   }
   if (line.startsWith('since|')) return { kind: 'since', id: line.slice('since|'.length) };
+  if (line.startsWith('register|')) {
+    const password = line.slice('register|'.length);
+    return password === '' ? { kind: 'invalid', reason: 'accountFormat', command: 'register' } : { kind: 'register', password };
+  }
+  // Passwords are kept as sent (not sanitised): they are compared, never shown.
+  if (line.startsWith('login|')) {
+    const [name, password] = splitAtBar(line.slice('login|'.length));
+    return name && password ? { kind: 'login', name, password } : { kind: 'invalid', reason: 'accountFormat', command: 'login' };
+  }
+  if (line.startsWith('passwd|')) {
+    const [old, password] = splitAtBar(line.slice('passwd|'.length));
+    return old && password ? { kind: 'passwd', old, password } : { kind: 'invalid', reason: 'accountFormat', command: 'passwd' };
+  }
+  if (line === 'logout') return { kind: 'logout' };
   return { kind: 'say', text: sanitize(line) };
 }
 
@@ -96,6 +125,14 @@ export function formatCommand(command: Exclude<Command, { kind: 'invalid' }>): s
       return `history|${command.count ?? ''}`;
     case 'since':
       return `since|${command.id}`;
+    case 'register':
+      return `register|${command.password}`;
+    case 'login':
+      return `login|${command.name}|${command.password}`;
+    case 'passwd':
+      return `passwd|${command.old}|${command.password}`;
+    case 'logout':
+      return 'logout';
   }
 }
 
@@ -118,7 +155,9 @@ export type Event =
   /** Only from a hub shared by several nodes: the link to the others went down or came back. */
   | { readonly kind: 'cluster'; readonly state: 'degraded' | 'restored' }
   /** Only from a shared hub, to one member: a name taken during an outage was also taken elsewhere. */
-  | { readonly kind: 'nameLost'; readonly name: string; readonly addr: string };
+  | { readonly kind: 'nameLost'; readonly name: string; readonly addr: string }
+  /** To one member: its name's account logged in elsewhere and took it; its name is its address again. */
+  | { readonly kind: 'reclaimed'; readonly name: string; readonly addr: string };
 
 /** The reference's user line: `[addr]name:suffix`. */
 export function userLine(addr: string, name: string, suffix: string): string {
@@ -140,5 +179,7 @@ export function renderEvent(event: Event, t: Texts): string {
       return event.state === 'degraded' ? t.clusterDegraded : t.clusterRestored;
     case 'nameLost':
       return t.nameLost(event.name, event.addr);
+    case 'reclaimed':
+      return t.nameReclaimed(event.name, event.addr);
   }
 }

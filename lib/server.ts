@@ -5,6 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Observable, SchedulerLike, Subject, Subscription, asyncScheduler, tap } from 'rxjs';
+import { MemoryAccounts } from './auth/accounts';
+import { AccountsConfig, Auth, passwordsAllowed } from './auth/auth';
+import { MemoryLimiter } from './auth/limiter';
+import { Passwords } from './auth/passwords';
 import { Hub, MemoryHub } from './hub';
 import { Framed, TOO_LONG } from './lines';
 import { Logger, SILENT, lineLogger } from './logger';
@@ -69,6 +73,11 @@ export interface ServerOptions {
   readonly trustProxy?: TrustedProxies;
   /** With `proxyProtocol`: a connection without its header after this long is dropped. */
   readonly proxyHeaderTimeoutMs?: number;
+  /**
+   * Accounts (`register|`, `login|`, `passwd|`, `logout`; lib/auth/): in memory unless given a
+   * store; `false`: none (those commands get a notice). `close()` does not close the store.
+   */
+  readonly accounts?: AccountsConfig | false;
 }
 
 export const DEFAULTS = {
@@ -90,7 +99,9 @@ export interface Address {
   readonly port: number;
 }
 
-type Settings = Required<Omit<ServerOptions, 'hub' | 'log' | 'scheduler' | 'history' | 'logger' | 'proxyProtocol' | 'trustProxy' | 'proxyHeaderTimeoutMs'>>;
+type Settings = Required<
+  Omit<ServerOptions, 'hub' | 'log' | 'scheduler' | 'history' | 'logger' | 'proxyProtocol' | 'trustProxy' | 'proxyHeaderTimeoutMs' | 'accounts'>
+>;
 
 export class ChatServer {
   readonly hub: Hub;
@@ -116,6 +127,10 @@ export class ChatServer {
   // Session ids are unique on the hub even when several servers share it (one process, tests).
   private readonly idPrefix = randomBytes(4).toString('hex');
   private closing = false;
+  /** Accounts, unless turned off. */
+  readonly auth: Auth | undefined;
+  /** The TLS port the line protocol listens on, once it does: the plaintext-password notice names it. */
+  private tlsPort: number | undefined;
 
   constructor(options: ServerOptions = {}) {
     this.options = {
@@ -140,6 +155,8 @@ export class ChatServer {
     this.trustProxy = options.trustProxy;
     this.proxy = options.proxyProtocol && options.trustProxy ? this.proxyOptions(options.trustProxy, options.proxyHeaderTimeoutMs) : undefined;
     const history = (this.history = options.history === false ? undefined : (options.history ?? new MemoryLog({ maxLines: 10_000 })));
+    const accounts = options.accounts === false ? undefined : (options.accounts ?? {});
+    this.auth = accounts && this.authFrom(accounts);
     const broadcast = new Subject<Line>();
     this.broadcast$ = broadcast.asObservable();
     // Write-ahead: the turn's events are committed in one transaction before its lines leave.
@@ -220,6 +237,13 @@ export class ChatServer {
       rateLimit: this.options.rateLimit,
       rateBurst: this.options.rateBurst,
       scheduler: this.scheduler,
+      accounts: this.auth && {
+        auth: this.auth,
+        ip: peer.ip,
+        passwordsAllowed: passwordsAllowed(peer, this.auth.allowPlaintext),
+        tlsPort: () => this.tlsPort,
+        stamp: this.stampPrivate,
+      },
     }).pipe(boundSendQueue(() => peer.queued(), maxQueueBytes));
     const subscription = output$.subscribe({
       next: (out: Output) => {
@@ -253,6 +277,24 @@ export class ChatServer {
       this.metrics.disconnects[why]++;
       const line = why === 'left' ? `disconnected ${addr}` : `disconnected ${addr} (${describe(why, maxQueueBytes)})`;
       this.logger.log('info', line, { event: 'disconnected', addr, transport, reason: why });
+    });
+  }
+
+  /** A private message's place in the log, kept with it when it waits for an offline account. */
+  private readonly stampPrivate = (event: Extract<Event, { kind: 'private' }>): { readonly id?: string; readonly time: number } => {
+    if (!this.history) return { time: this.scheduler.now() };
+    const { id, time } = this.history.stamp(event);
+    return { id, time };
+  };
+
+  private authFrom(config: AccountsConfig): Auth {
+    return new Auth({
+      store: config.store ?? new MemoryAccounts(),
+      limiter: config.limiter ?? new MemoryLimiter({ scheduler: this.scheduler }),
+      passwords: new Passwords(config.kdf),
+      allowPlaintext: config.allowPlaintext,
+      maxOffline: config.maxOffline,
+      log: (level, line, fields) => this.logger.log(level, line, fields),
     });
   }
 
@@ -310,6 +352,7 @@ export class ChatServer {
       (line) => this.logger.log('error', line),
     );
     this.listeners.push(listener);
+    this.tlsPort ??= listener.port;
     return { host: listener.host, port: listener.port };
   }
 

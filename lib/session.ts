@@ -25,6 +25,7 @@ import {
   takeUntil,
   tap,
 } from 'rxjs';
+import { SessionAccounts, SessionAccountsOptions } from './auth/session';
 import { Answer, Hub } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
@@ -70,6 +71,8 @@ export interface SessionOptions {
   /** Lines the user may send at once before the rate applies; twice the rate by default. */
   readonly rateBurst?: number;
   readonly scheduler?: SchedulerLike;
+  /** Accounts (`register|`, `login|`, `passwd|`, `logout`: lib/auth/); absent: those commands get `accountsOff`. */
+  readonly accounts?: SessionAccountsOptions;
 }
 
 /** The lines for a hub's answer: at once when it answered at once, else when it answers. */
@@ -108,6 +111,8 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     const render = options.render ?? ((event: Event) => new Line(renderEvent(event, t)));
     // `cap|tags`: conversation lines carry their id and time from then on.
     let tags = false;
+    // Who the user is logged in as; what accounts change in `rename|` and `to|`.
+    const accounts = options.accounts && new SessionAccounts({ ...options.accounts, hub, texts: t, id, addr, tags: () => tags });
 
     // Replays of the log (`history|`, `since|`) go into the live stream at the point they were
     // asked for (see replayThenLive). A Subject for the same reason as `over$` below: the
@@ -139,9 +144,11 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
         case 'rename': {
           const problem = nameProblem(command.name);
           if (problem) return [t.nameInvalid(problem, MAX_NAME_CHARS)];
+          if (accounts) return accounts.rename(command.name);
           return replies(hub.rename(id, command.name), (result) => [result === 'taken' ? t.nameTaken : t.renamed(command.name)]);
         }
         case 'to':
+          if (accounts) return accounts.whisper(command.name, command.text);
           return replies(hub.whisper(id, command.name, command.text), (delivered) => (delivered ? [] : [t.noSuchUser(command.name)]));
         case 'cap':
           if (command.name !== 'tags') return [HISTORY.nak(command.name)];
@@ -163,7 +170,13 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
             }),
           );
         }
+        case 'register':
+        case 'login':
+        case 'passwd':
+        case 'logout':
+          return accounts ? accounts.handle(command) : [t.accountsOff];
         case 'invalid':
+          if (command.reason === 'accountFormat') return [t.accountUsage(command.command)];
           return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];
       }
     };
@@ -202,7 +215,10 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // One flat merge, one takeUntil: a broadcast passes as few operators as possible on its way
     // to each recipient (it is the hot path: once per line per user online). The broadcast and
     // the inbox are subscribed before the join, so that the newcomer sees its own join line.
-    const live$ = merge(options.broadcast$ ?? hub.events$.pipe(map(render)), hub.inbox(id).pipe(map(render))).pipe(
+    const live$ = merge(
+      options.broadcast$ ?? hub.events$.pipe(map(render)),
+      hub.inbox(id).pipe(map((event) => accounts?.fromInbox(event) ?? render(event))),
+    ).pipe(
       replayThenLive(replays$, idOf, compareIds),
       map((out) => (tags && typeof out !== 'string' ? out.tagged : out)),
     );

@@ -131,7 +131,8 @@ export class SqliteLog implements MessageLog {
 
   /** Use openSqliteLog: it checks the directory and turns failures into one clear line. */
   constructor(
-    private readonly db: Database.Database,
+    /** The connection: the accounts (lib/auth/sqlite-accounts.ts) share it, as the file is locked exclusively. */
+    readonly db: Database.Database,
     private readonly file: string,
     options: SqliteLogOptions,
   ) {
