@@ -368,26 +368,26 @@
   /** Puts a finished reply's lines in place (Replay.plan), then what was held around it. */
   function finishReplay(replay) {
     var atBottom = nearBottom();
-    var plan = Replay.plan(replay.items, function (id) { return shown.has(id); }, replay.kind);
+    var plan = Replay.plan(replay.items, function (id) { return shown.has(id); }, replay.kind, function (item) {
+      return item.read.kind === 'join' && item.read.addr === me.addr;
+    });
     var placedNow = new Set();
     var first = null;
-    var divider = false;
+    var lastEarlier = null;
     plan.inserts.forEach(function (insert) {
       var li = conversationEntry(insert.item.read);
-      if (insert.earlier) li.classList.add('earlier');
       place(li, insert, placedNow);
       placedNow.add(insert.item.id);
-      if (insert.earlier && !divider) {
-        divider = true;
-        var label = document.createElement('li');
-        label.className = 'divider';
-        label.setAttribute('role', 'separator');
-        label.textContent = ui.earlier;
-        els.log.insertBefore(label, li);
+      if (insert.earlier) {
+        li.classList.add('earlier');
+        if (lastEarlier === null) els.log.insertBefore(rule(ui.earlier), li);
+        lastEarlier = li;
       }
       if (first === null) first = li;
       if (replay.kind === 'since') counted(insert.item.read.kind);
     });
+    // The earlier lines are one run (Replay.plan): a rule under them too, where now begins.
+    if (lastEarlier !== null) els.log.insertBefore(rule(''), lastEarlier.nextSibling);
     if (replay.marker === 'truncated' || replay.marker === 'unknown') {
       var note = makeEntry('notice alert', null, replay.marker === 'truncated' ? ui.skipped : ui.gapUnknown);
       els.log.insertBefore(note, first);
@@ -409,6 +409,15 @@
       expectWho(false);
       send('who');
     }
+  }
+
+  /** A horizontal rule in the log, with a label or none. */
+  function rule(label) {
+    var li = document.createElement('li');
+    li.className = 'divider';
+    li.setAttribute('role', 'separator');
+    li.textContent = label;
+    return li;
   }
 
   /** Inserts a reply's entry where Replay.plan says. */

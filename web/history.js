@@ -21,12 +21,13 @@
    * while disconnected) and a 'history' reply at the end: a reply ends with the newest line,
    * so if it reaches no line the page shows, all of it is newer (said since it was asked).
    * `earlier`: said before what the page showed ('first', and a 'history' reply's lines before
-   * the first one shown).
+   * the first one shown); `isOwnJoin(item)` names the page's own join: from it on, lines were
+   * said while the page was there, so they are not earlier.
    *
    * Returns { ordered: items in log order, once each,
    *           inserts: [{ item, at: 'top' | 'end' | 'before' | 'after', ref: id (before/after), earlier }] }
    */
-  function plan(items, isShown, kind) {
+  function plan(items, isShown, kind, isOwnJoin) {
     var last = new Map();
     items.forEach(function (item, i) { last.set(item.id, i); });
     var ordered = items.filter(function (item, i) { return last.get(item.id) === i; });
@@ -37,6 +38,7 @@
     var beforeAnchor = true;
     var older = kind === 'first' || (kind === 'history' && anchor !== null);
     ordered.forEach(function (item) {
+      if (isOwnJoin && isOwnJoin(item)) older = false;
       if (isShown(item.id)) {
         prev = item.id;
         beforeAnchor = false;

@@ -50,7 +50,10 @@ function client(t: ExecutionContext, args: readonly string[], input?: string): R
   const deadline = <T>(what: string, promise: Promise<T>, cleanup = () => {}): Promise<T> => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} within ${DEADLINE_MS} ms; stdout: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`)), DEADLINE_MS);
+      timer = setTimeout(
+        () => reject(new Error(`${what} within ${DEADLINE_MS} ms; stdout: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`)),
+        DEADLINE_MS,
+      );
     });
     return Promise.race([promise, late]).finally(() => {
       clearTimeout(timer);
@@ -147,6 +150,24 @@ test('chat mode (--lang en), piped: /nick, a plain line, /msg, /who, /quit; exit
   t.regex(out, new RegExp(`^\\[${ADDR}\\]carol:online\\.\\.\\.$`, 'm'));
   t.regex(out, new RegExp(`^\\[${ADDR}\\]bob:online\\.\\.\\.$`, 'm'));
   t.false(out.includes('> '), 'no prompt without a terminal');
+});
+
+test('chat mode, piped: /history 3 prints the last three lines said, and no protocol marker; exit 0', async (t) => {
+  const { port } = await startServer(t, { lang: 'en' });
+  const bob = await observer(t, port, 'bob');
+  for (const text of ['one', 'two', 'three', 'four']) {
+    await bob.send(text);
+    await bob.expectLine(new RegExp(`bob:${text}$`));
+  }
+  const run = client(t, ['--port', String(port), '--chat', '--lang', 'en'], '/history 3\n/quit\n');
+  t.is(await run.exit, 0, run.stderr());
+  const out = run.stdout();
+  // The last three events before the request: bob's last two lines and this client's join
+  // (which it also got live, first).
+  const join = String.raw`\[(${ADDR})\]\1:is online`;
+  t.regex(out, new RegExp(`^${join}\n\\[${ADDR}\\]bob:three\n\\[${ADDR}\\]bob:four\n${join}\n$`, 'm'), out);
+  t.false(out.includes('bob:two'), out);
+  t.false(out.includes('history|'), out);
 });
 
 test('connection refused: the reference failure line and the reason on stderr, exit 1', async (t) => {

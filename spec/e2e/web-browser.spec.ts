@@ -4,10 +4,12 @@
  */
 import anyTest, { ExecutionContext, TestFn } from 'ava';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { connect } from '../helpers/tcp';
+import { TcpClient, connect } from '../helpers/tcp';
 import { ChatServer, ServerOptions } from '../../lib/server';
+import { openSqliteLog } from '../../lib/store/sqlite';
 import { WebHandle, startWeb } from '../../lib/web';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,10 +40,16 @@ async function startChat(t: ExecutionContext, options: ServerOptions = {}, ports
   return { chat, web, tcpPort, stop };
 }
 
-async function openPage(t: ExecutionContext<{ browser: Browser }>, port: number, viewport = { width: 1000, height: 640 }): Promise<Page> {
+async function openPage(
+  t: ExecutionContext<{ browser: Browser }>,
+  port: number,
+  viewport = { width: 1000, height: 640 },
+  before?: (page: Page) => Promise<void>,
+): Promise<Page> {
   const context: BrowserContext = await t.context.browser.newContext({ viewport });
   t.teardown(() => context.close());
   const page = await context.newPage();
+  await before?.(page);
   page.setDefaultTimeout(WAIT_MS);
   // Any dialog (alert) would mean text ran as code.
   page.on('dialog', (dialog) => {
@@ -71,7 +79,46 @@ function entry(page: Page, text: string, kind = '') {
 }
 
 async function users(page: Page): Promise<string[]> {
-  return page.locator('#users .user').evaluateAll((els) => els.map((el) => el.firstChild?.textContent ?? ''));
+  return page.evaluate<string[]>(`[...document.querySelectorAll('#users .user')].map((el) => el.firstChild?.textContent ?? '')`);
+}
+
+/** The page's own name in the panel. (Scripts as strings: the specs compile without the DOM's types.) */
+async function selfName(page: Page): Promise<string> {
+  return page.evaluate<string>(`document.querySelector('#users .user.self')?.firstChild?.textContent ?? ''`);
+}
+
+interface Shown {
+  /** The entry's classes: `entry say`, `entry event earlier`, `divider`... */
+  readonly cls: string;
+  readonly from: string;
+  readonly text: string;
+  /** The time element's dateTime (ISO), '' for a divider. */
+  readonly time: string;
+}
+
+/** The conversation as the page shows it, top to bottom. (A script as a string: the specs compile without the DOM's types.) */
+async function conversation(page: Page): Promise<Shown[]> {
+  return page.evaluate<Shown[]>(`[...document.querySelectorAll('#log > li')].map((li) => ({
+    cls: li.className,
+    from: li.querySelector('.from')?.textContent ?? '',
+    text: li.querySelector('.text')?.textContent ?? li.textContent,
+    time: li.querySelector('time')?.dateTime ?? '',
+  }))`);
+}
+
+/** Tells the page it is hidden (or visible again), as a background tab is: headless pages have no focus to lose. */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  await page.evaluate(
+    `Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'))`,
+  );
+}
+
+/** A TCP user that has read its own join line. */
+async function tcpUser(t: ExecutionContext, port: number): Promise<TcpClient> {
+  const user = await connect(port);
+  t.teardown(() => user.destroy());
+  await user.expectLine(/已上线$|is online$/);
+  return user;
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -87,7 +134,16 @@ if (!fs.existsSync(CHROMIUM)) {
     const { chromium } = await import('playwright-core');
     t.context.browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-quic',
+        '--disable-sync',
+      ],
     });
   });
   test.after.always(async (t) => {
@@ -152,7 +208,7 @@ if (!fs.existsSync(CHROMIUM)) {
     await nc.expectLine(/is online$/);
     await rename(page, 'carol');
     await entry(page, 'Your name is now:carol').waitFor();
-    t.is(await page.locator('#users .user.self').evaluate((el) => el.firstChild?.textContent), 'carol');
+    t.is(await selfName(page), 'carol');
     await nc.send('rename|dave');
     await nc.expectLine('Your name is now:dave');
     await say(page, '/nick dave');
@@ -163,7 +219,10 @@ if (!fs.existsSync(CHROMIUM)) {
     await entry(page, 'Usage: /nick NAME', '.notice').waitFor();
     await say(page, '  /name carol2');
     await entry(page, 'Your name is now:carol2').waitFor();
-    t.deepEqual((await nc.who()).map((l) => l.replace(/^\[[^\]]*\]/, '')), ['carol2:online...', 'dave:online...']);
+    t.deepEqual(
+      (await nc.who()).map((l) => l.replace(/^\[[^\]]*\]/, '')),
+      ['carol2:online...', 'dave:online...'],
+    );
     // dave's new name reaches the page's panel when he speaks (the protocol announces no renames).
     await nc.send('I am dave now');
     await entry(page, 'I am dave now', '.say').waitFor();
@@ -215,7 +274,7 @@ if (!fs.existsSync(CHROMIUM)) {
     await nc.expectLine(new RegExp(`:${xss.replace(/[()]/g, '\\$&')}$`));
     await nc.send('rename|<b>x</b><script>');
     await nc.expectLine(/您已更改用户名为/);
-    await nc.send('to|' + (await page.locator('#users .user.self').evaluate((el) => el.firstChild?.textContent)) + '|' + xss);
+    await nc.send('to|' + (await selfName(page)) + '|' + xss);
     await nc.send('after');
     await nc.expectLine(/:after$/);
     await entry(page, 'after').waitFor();
@@ -228,9 +287,10 @@ if (!fs.existsSync(CHROMIUM)) {
     await nc.expectLine(new RegExp(`:${xss.replace(/[()]/g, '\\$&')}$`));
   });
 
-  test.serial('the idle kick is shown to the browser user, who stays out until asking to come back', async (t) => {
+  test.serial('the idle kick frees a background tab, which stays out until someone asks to come back', async (t) => {
     const { chat, web } = await startChat(t, { idleTimeoutMs: 1000 });
     const page = await openPage(t, web.port);
+    await setHidden(page, true); // a background tab: nobody reading, no keep-alive
     const kicked = entry(page, '你被踢了', '.alert');
     await kicked.waitFor();
     await page.locator('#status[data-state="ended"]').waitFor();
@@ -262,8 +322,11 @@ if (!fs.existsSync(CHROMIUM)) {
     const nc = await connect(second.tcpPort);
     t.teardown(() => nc.destroy());
     await nc.expectLine(/is online$/);
-    t.deepEqual((await nc.who()).map((l) => l.replace(/^\[[^\]]*\]/, '')), ['gina:online...', `${nc.addr}:online...`]);
-    t.is(await page.locator('#users .user.self').evaluate((el) => el.firstChild?.textContent), 'gina');
+    t.deepEqual(
+      (await nc.who()).map((l) => l.replace(/^\[[^\]]*\]/, '')),
+      ['gina:online...', `${nc.addr}:online...`],
+    );
+    t.is(await selfName(page), 'gina');
     await shot(page, 'web-chat-reconnected.png');
   });
 
@@ -273,17 +336,155 @@ if (!fs.existsSync(CHROMIUM)) {
     const nc = await connect(tcpPort);
     t.teardown(() => nc.destroy());
     await nc.expectLine(/已上线$/);
-    // Headless pages have no focus to lose: tell the page it is hidden, as a background tab is.
-    // (Scripts as strings: the specs compile without the DOM's types.)
-    const setHidden = (hidden: boolean) =>
-      page.evaluate(`Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} }); document.dispatchEvent(new Event('visibilitychange'))`);
-    await setHidden(true);
+    await setHidden(page, true);
     await nc.send('one');
     await nc.send('two');
     await entry(page, 'two').waitFor();
     t.is(await page.title(), '(2) rx-im');
-    await setHidden(false);
+    await setHidden(page, false);
     await page.waitForFunction(`document.title === 'rx-im'`);
     t.pass();
   });
+
+  test.serial('history: a page cut off while five lines are said shows all five once, in order, with their real times', async (t) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rx-im-web-history-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const firstLog = openSqliteLog({ dir, maxLines: 1000 });
+    t.teardown(() => firstLog.close());
+    const first = await startChat(t, { history: firstLog });
+    const anna = await openPage(t, first.web.port);
+    await rename(anna, 'anna');
+    await entry(anna, '您已更改用户名为:anna').waitFor();
+    const bob = await tcpUser(t, first.tcpPort);
+    await bob.send('before the cut');
+    await entry(anna, 'before the cut', '.say').waitFor();
+
+    // The server stops; it comes back on the same ports with the same log, TCP first: bob
+    // says five lines while the page cannot reach it yet.
+    const ports = { tcp: first.tcpPort, http: first.web.port };
+    await first.stop();
+    firstLog.close();
+    await anna.locator('#status[data-state="retrying"]').waitFor();
+    const log = openSqliteLog({ dir, maxLines: 1000 });
+    t.teardown(() => log.close());
+    const chat = new ChatServer({ history: log, host: '127.0.0.1', port: ports.tcp });
+    await chat.listen();
+    t.teardown(() => chat.close(200));
+    const bob2 = await tcpUser(t, ports.tcp);
+    const saidFrom = Date.now();
+    for (let i = 1; i <= 5; i++) {
+      await bob2.send(`missed ${i}`);
+      await bob2.expectLine(new RegExp(`:missed ${i}$`));
+    }
+    const saidUntil = Date.now();
+    // A clock tick between the last line said and the page's earliest chance to get it, so a
+    // time stamped on arrival could not pass for the line's own (a few ms at most).
+    for (let i = 0; i < 100 && Date.now() <= saidUntil; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    const web = await startWeb(chat, { host: '127.0.0.1', port: ports.http, maxLineBytes: 4096 });
+    t.teardown(() => web.close());
+    // The page cannot have got anything before now: a time stamped on arrival would be later.
+    t.true(Date.now() > saidUntil);
+
+    await entry(anna, '已重新连接').waitFor();
+    await entry(anna, '您已更改用户名为:anna').last().waitFor();
+    const shown = await conversation(anna);
+    const missed = shown.filter((e) => /^missed \d$/.test(e.text));
+    t.deepEqual(
+      missed.map((e) => e.text),
+      ['missed 1', 'missed 2', 'missed 3', 'missed 4', 'missed 5'],
+    );
+    for (const e of missed) {
+      t.is(e.cls, 'entry say');
+      const time = Date.parse(e.time);
+      t.true(
+        time >= saidFrom - 1 && time <= saidUntil,
+        `${e.text} at ${e.time}, said between ${new Date(saidFrom).toISOString()} and ${new Date(saidUntil).toISOString()}`,
+      );
+    }
+    // In place: after the shutdown notice, before the page says it is back.
+    const at = (text: string) => shown.findIndex((e) => e.text === text);
+    t.true(at('服务器正在关闭') < at('missed 1'));
+    t.true(at('missed 5') < at('已重新连接'));
+    t.is(shown.filter((e) => e.text === 'before the cut').length, 1);
+    // Live again: the next line comes once, after the rest.
+    await bob2.send('after the gap');
+    await entry(anna, 'after the gap', '.say').waitFor();
+    const after = await conversation(anna);
+    t.is(after.filter((e) => /^missed \d$/.test(e.text)).length, 5);
+    t.is(after[after.length - 1].text, 'after the gap');
+    await shot(anna, 'web-chat-caught-up.png');
+  });
+
+  test.serial('history: a page opened late shows what was said before, marked as earlier, with its times', async (t) => {
+    const { web, tcpPort } = await startChat(t, { lang: 'en' });
+    const nc = await tcpUser(t, tcpPort);
+    for (const text of ['early one', 'early two', 'early three']) {
+      await nc.send(text);
+      await nc.expectLine(new RegExp(`:${text}$`));
+    }
+    const said = Date.now();
+    const page = await openPage(t, web.port);
+    await nc.send('live one');
+    await entry(page, 'live one', '.say').waitFor();
+    const shown = await conversation(page);
+    t.deepEqual(shown[0], { cls: 'divider', from: '', text: 'Earlier messages', time: '' });
+    const earlier = shown.filter((e) => e.cls.split(' ').includes('earlier'));
+    t.deepEqual(
+      earlier.map((e) => [e.from, e.text]),
+      [
+        [nc.addr, 'is online'],
+        [nc.addr, 'early one'],
+        [nc.addr, 'early two'],
+        [nc.addr, 'early three'],
+      ],
+    );
+    t.deepEqual(shown.slice(1, 5), earlier, 'the earlier lines come first, together, under the divider');
+    for (const e of earlier) t.true(Date.parse(e.time) <= said, `${e.text} at ${e.time}`);
+    // The page's own join, and what followed, were said while it was there: not earlier.
+    t.deepEqual(
+      shown.slice(5).map((e) => [e.cls, e.text]),
+      [
+        ['divider', ''],
+        ['entry event', 'is online'],
+        ['entry say', 'live one'],
+      ],
+    );
+    await shot(page, 'web-chat-earlier.png');
+  });
+
+  test.serial(
+    'idle: a visible page someone is at stays past the timeout; an abandoned or background one is freed, and comes back with its person',
+    async (t) => {
+      const IDLE_MS = 2000;
+      const { chat, web } = await startChat(t, { idleTimeoutMs: IDLE_MS });
+      const config = (await (await fetch(`http://127.0.0.1:${web.port}/config.json`)).json()) as { idleTimeoutMs?: number };
+      t.is(config.idleTimeoutMs, IDLE_MS, 'the page learns the timeout from /config.json (lib/web/index.ts passes it to pageConfig)');
+      // Two pages on a clock the test can move: both left untouched for eleven minutes, then
+      // someone moves the reader's mouse now and then; nobody touches the other. A third is a
+      // background tab.
+      const onClock = (page: Page) => page.clock.install();
+      const reader = await openPage(t, web.port, undefined, onClock);
+      const abandoned = await openPage(t, web.port, undefined, onClock);
+      const background = await openPage(t, web.port);
+      await setHidden(background, true);
+      await reader.clock.fastForward('11:00');
+      await abandoned.clock.fastForward('11:00');
+      const until = Date.now() + 2 * IDLE_MS;
+      for (let x = 10; Date.now() < until && x < 1000; x += 10) {
+        await reader.mouse.move(x, 200);
+        await reader.waitForTimeout(250);
+      }
+      await entry(abandoned, '你被踢了', '.alert').waitFor();
+      await entry(background, '你被踢了', '.alert').waitFor();
+      t.is(await entry(reader, '你被踢了').count(), 0);
+      t.is(await reader.locator('#status').getAttribute('data-state'), 'up');
+      t.is(chat.connections, 1);
+      // The person comes back to the abandoned page: it reconnects by itself.
+      await abandoned.mouse.move(50, 50);
+      await abandoned.mouse.move(60, 60);
+      await entry(abandoned, '已重新连接').waitFor();
+      await abandoned.locator('#status[data-state="up"]').waitFor();
+      t.is(chat.connections, 2);
+    },
+  );
 }

@@ -17,7 +17,7 @@ interface Insert {
   readonly earlier: boolean;
 }
 interface PageHistory {
-  plan(items: readonly Item[], isShown: (id: string) => boolean, kind: Kind): { ordered: Item[]; inserts: Insert[] };
+  plan(items: readonly Item[], isShown: (id: string) => boolean, kind: Kind, isOwnJoin?: (item: Item) => boolean): { ordered: Item[]; inserts: Insert[] };
   unmatched<T extends { line: string }>(plain: readonly T[], replayed: readonly string[]): T[];
 }
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the page's plain script (UMD, no types), loaded as node loads it
@@ -57,6 +57,24 @@ test('first connection: the reply goes on top, marked earlier; the live lines th
   const { page: after, earlier } = apply(page, ['b', 'c', 'a', 'b', 'c'].map(item), 'first');
   t.deepEqual(after, [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { notice: 'connected' }]);
   t.deepEqual(earlier, ['a', 'b', 'c']);
+});
+
+test('first connection: from the page’s own join on, lines are not earlier (the page was there)', (t) => {
+  const { inserts } = history.plan(
+    ['a', 'b', 'me', 'c'].map(item),
+    () => false,
+    'first',
+    (i) => i.id === 'me',
+  );
+  t.deepEqual(
+    inserts.map((i) => [i.item.id, i.earlier]),
+    [
+      ['a', true],
+      ['b', true],
+      ['me', false],
+      ['c', false],
+    ],
+  );
 });
 
 test('reconnect: what was missed goes at the end, after the notices, never marked earlier', (t) => {
