@@ -317,6 +317,8 @@ if (!fs.existsSync(CHROMIUM)) {
 
     const second = await startChat(t, { lang: 'en' }, ports);
     await entry(page, 'Reconnected').waitFor();
+    // A new server with a new (memory) log does not know the last line the page saw.
+    await entry(page, 'The gap could not be filled', '.alert').waitFor();
     await page.locator('#status[data-state="up"]').waitFor();
     await entry(page, 'Your name is now:gina').last().waitFor();
     const nc = await connect(second.tcpPort);
@@ -346,12 +348,17 @@ if (!fs.existsSync(CHROMIUM)) {
     t.pass();
   });
 
-  test.serial('history: a page cut off while five lines are said shows all five once, in order, with their real times', async (t) => {
+  /**
+   * Page anna and TCP user bob chat; the server stops and comes back on the same ports with the
+   * same SQLite log, TCP first: bob says five lines while the page cannot reach it yet; then
+   * the web. Resolves once the page says it is back.
+   */
+  async function cutOff(t: ExecutionContext<{ browser: Browser }>, options: ServerOptions = {}) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rx-im-web-history-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const firstLog = openSqliteLog({ dir, maxLines: 1000 });
     t.teardown(() => firstLog.close());
-    const first = await startChat(t, { history: firstLog });
+    const first = await startChat(t, { ...options, history: firstLog });
     const anna = await openPage(t, first.web.port);
     await rename(anna, 'anna');
     await entry(anna, '您已更改用户名为:anna').waitFor();
@@ -359,15 +366,13 @@ if (!fs.existsSync(CHROMIUM)) {
     await bob.send('before the cut');
     await entry(anna, 'before the cut', '.say').waitFor();
 
-    // The server stops; it comes back on the same ports with the same log, TCP first: bob
-    // says five lines while the page cannot reach it yet.
     const ports = { tcp: first.tcpPort, http: first.web.port };
     await first.stop();
     firstLog.close();
     await anna.locator('#status[data-state="retrying"]').waitFor();
     const log = openSqliteLog({ dir, maxLines: 1000 });
     t.teardown(() => log.close());
-    const chat = new ChatServer({ history: log, host: '127.0.0.1', port: ports.tcp });
+    const chat = new ChatServer({ ...options, history: log, host: '127.0.0.1', port: ports.tcp });
     await chat.listen();
     t.teardown(() => chat.close(200));
     const bob2 = await tcpUser(t, ports.tcp);
@@ -384,9 +389,13 @@ if (!fs.existsSync(CHROMIUM)) {
     t.teardown(() => web.close());
     // The page cannot have got anything before now: a time stamped on arrival would be later.
     t.true(Date.now() > saidUntil);
-
     await entry(anna, '已重新连接').waitFor();
     await entry(anna, '您已更改用户名为:anna').last().waitFor();
+    return { anna, bob2, saidFrom, saidUntil };
+  }
+
+  test.serial('history: a page cut off while five lines are said shows all five once, in order, with their real times', async (t) => {
+    const { anna, bob2, saidFrom, saidUntil } = await cutOff(t);
     const shown = await conversation(anna);
     const missed = shown.filter((e) => /^missed \d$/.test(e.text));
     t.deepEqual(
@@ -406,6 +415,10 @@ if (!fs.existsSync(CHROMIUM)) {
     t.true(at('服务器正在关闭') < at('missed 1'));
     t.true(at('missed 5') < at('已重新连接'));
     t.is(shown.filter((e) => e.text === 'before the cut').length, 1);
+    t.false(
+      shown.some((e) => e.text.startsWith('断线期间') || e.text.startsWith('无法补全')),
+      'no gap notice',
+    );
     // Live again: the next line comes once, after the rest.
     await bob2.send('after the gap');
     await entry(anna, 'after the gap', '.say').waitFor();
@@ -413,6 +426,20 @@ if (!fs.existsSync(CHROMIUM)) {
     t.is(after.filter((e) => /^missed \d$/.test(e.text)).length, 5);
     t.is(after[after.length - 1].text, 'after the gap');
     await shot(anna, 'web-chat-caught-up.png');
+  });
+
+  test.serial('history: more was said than one reply holds: the page says some were skipped, then shows the latest', async (t) => {
+    // One reply holds 3 events: bob's join, five lines and the page's own join followed the last line it saw.
+    const { anna } = await cutOff(t, { historyPage: 3 });
+    const shown = await conversation(anna);
+    const skipped = shown.findIndex((e) => e.text.startsWith('断线期间的消息太多'));
+    t.true(skipped > 0);
+    t.true(shown[skipped].cls.includes('alert'));
+    t.deepEqual(
+      shown.slice(skipped + 1, skipped + 3).map((e) => e.text),
+      ['missed 4', 'missed 5'],
+    );
+    t.false(shown.some((e) => /^missed [123]$/.test(e.text)));
   });
 
   test.serial('history: a page opened late shows what was said before, marked as earlier, with its times', async (t) => {

@@ -129,3 +129,8 @@ test('line length is counted in UTF-8 bytes, as the server counts it', (t) => {
   t.is(page.utf8Length('你好'), 6);
   t.is(page.utf8Length('🌏'), 4);
 });
+
+test('the config tells the page the idle timeout its keep-alive must beat, when the server gives it', (t) => {
+  t.is(pageConfig(zh, 4096, 1500).idleTimeoutMs, 1500);
+  t.false('idleTimeoutMs' in pageConfig(zh, 4096));
+});
