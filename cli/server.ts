@@ -5,6 +5,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { loadServerConfig, reload } from '../lib/env';
 import { SERVER_USAGE } from '../lib/flags';
 import { LEVELS, createLogger } from '../lib/logger';
+import { openAccounts } from '../lib/auth/open';
 import { RedisHub } from '../lib/redis/hub';
 import { ChatServer, DEFAULTS } from '../lib/server';
 import type { MessageLog } from '../lib/store/log';
@@ -62,7 +63,15 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  const server = new ChatServer({ ...flags.value.server, logger, hub, history });
+  let accounts;
+  try {
+    accounts = await openAccounts({ redisUrl: flags.value.redisUrl, history });
+  } catch (err) {
+    process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (!accounts.config.store) logger.log('warn', accounts.where, { component: 'accounts' });
+  const server = new ChatServer({ ...flags.value.server, logger, hub, history, accounts: accounts.config });
   collectDefaultMetrics({ register: server.metrics.registry });
   let address;
   try {
@@ -125,7 +134,7 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
-    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => history && history.close()).then(
+    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => accounts.close()).then(() => history && history.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
