@@ -6,6 +6,7 @@
  */
 import * as net from 'node:net';
 import * as readline from 'node:readline';
+import * as tls from 'node:tls';
 import { Observable } from 'rxjs';
 import { eachValueFrom } from 'rxjs-for-await';
 import { reason, runClient } from '../lib/client/client';
@@ -14,6 +15,7 @@ import { CLIENT_USAGE, CONNECT_TIMEOUT_MS, parseClientFlags } from '../lib/clien
 import { clientTexts } from '../lib/client/texts';
 import { splitLines } from '../lib/lines';
 import { socketBytes } from '../lib/socket';
+import { clientTlsOptions, tlsFailure } from '../lib/tcp/tls';
 import { packageVersion } from '../lib/version';
 
 const NAME = 'rx-im-client';
@@ -28,14 +30,15 @@ const COLOURS: Record<Tone, string | undefined> = {
   error: '\x1b[31m', // red
 };
 
-function connectTo(host: string, port: number): Promise<net.Socket> {
+/** With `secure`, over TLS: connected once the handshake is done and the certificate accepted. */
+function connectTo(host: string, port: number, secure?: tls.ConnectionOptions): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = secure ? tls.connect({ ...secure, host, port }) : net.connect({ host, port });
     socket.setTimeout(CONNECT_TIMEOUT_MS, () =>
       socket.destroy(Object.assign(new Error(`connect timed out after ${CONNECT_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })),
     );
     socket.once('error', reject);
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       socket.setTimeout(0);
       socket.off('error', reject);
       socket.setNoDelay(true);
@@ -60,12 +63,18 @@ async function main(): Promise<void> {
   }
   const { host, port, lang, mode } = flags.value;
   const t = clientTexts[lang];
+  const secure = flags.value.tls && clientTlsOptions(flags.value.tls);
+  if (secure && !secure.ok) {
+    process.stderr.write(`${NAME}: ${secure.error}\n`);
+    process.exit(1);
+  }
+  if (flags.value.tls?.insecure) process.stderr.write(`${NAME}: --insecure: the server's certificate is not checked\n`);
 
   let socket: net.Socket;
   try {
-    socket = await connectTo(host, port);
+    socket = await connectTo(host, port, secure ? secure.value : undefined);
   } catch (err) {
-    process.stderr.write(`${t.connectFailed}\n${t.cannotConnect(`${host}:${port}`, reason(err, t))}\n`);
+    process.stderr.write(`${t.connectFailed}\n${t.cannotConnect(`${host}:${port}`, reason(tlsFailure(err), t))}\n`);
     process.exit(1);
   }
   process.stdout.write(`${t.connected}\n`);

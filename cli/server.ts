@@ -5,11 +5,11 @@ import { collectDefaultMetrics } from 'prom-client';
 import { loadServerConfig, reload } from '../lib/env';
 import { SERVER_USAGE } from '../lib/flags';
 import { LEVELS, createLogger } from '../lib/logger';
-import { openAccounts } from '../lib/auth/open';
 import { RedisHub } from '../lib/redis/hub';
-import { ChatServer, DEFAULTS } from '../lib/server';
+import { Address, ChatServer, DEFAULTS } from '../lib/server';
 import type { MessageLog } from '../lib/store/log';
 import { openSqliteLog } from '../lib/store/sqlite';
+import { TlsCertificate, describeCertificate } from '../lib/tcp/tls';
 import { packageVersion } from '../lib/version';
 import { startWeb, WebHandle } from '../lib/web';
 import { OpsHandle, startOps } from '../lib/web/health';
@@ -35,6 +35,18 @@ async function main(): Promise<void> {
   }
   const { ops } = flags.value;
   const logger = createLogger({ format: ops.logFormat, level: ops.logLevel, write: (chunk) => process.stderr.write(chunk) });
+  // Read and checked before anything opens: a wrong file is one line, not a handshake failing for everyone.
+  let certificate: TlsCertificate | undefined;
+  if (flags.value.tls) {
+    const pair = TlsCertificate.load(flags.value.tls.certFile, flags.value.tls.keyFile);
+    if (!pair.ok) {
+      process.stderr.write(`${NAME}: ${pair.error}\n`);
+      process.exit(1);
+    }
+    certificate = pair.value;
+    const expired = certificate.info.validTo.getTime() <= Date.now();
+    logger.log(expired ? 'warn' : 'info', `TLS certificate: ${describeCertificate(certificate.info)}`, { component: 'tls' });
+  }
   let hub: RedisHub | undefined;
   if (flags.value.redisUrl !== undefined) {
     const redisLog = (line: string) => logger.log(/^redis: (linked|link restored)/.test(line) ? 'info' : 'warn', line, { component: 'redis' });
@@ -63,31 +75,32 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  let accounts;
-  try {
-    accounts = await openAccounts({ redisUrl: flags.value.redisUrl, history });
-  } catch (err) {
-    process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  if (!accounts.config.store) logger.log('warn', accounts.where, { component: 'accounts' });
-  const server = new ChatServer({ ...flags.value.server, logger, hub, history, accounts: accounts.config });
+  const server = new ChatServer({ ...flags.value.server, logger, hub, history });
   collectDefaultMetrics({ register: server.metrics.registry });
-  let address;
-  try {
-    address = await server.listen();
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const where = `${flags.value.server.host ?? DEFAULTS.host}:${flags.value.server.port ?? DEFAULTS.port}`;
-    const why =
-      e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (another server running? try --port)`
-      : e.code === 'EACCES' ? `permission denied to listen on ${where}`
-      : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? `cannot listen on ${where}: no such local address`
-      : `cannot listen on ${where}: ${e.message}`;
-    process.stderr.write(`${NAME}: ${why}\n`);
-    process.exit(1);
+  // Listens, or says in one line why it cannot and exits 1.
+  const listenOrExit = async (transport: 'tcp' | 'tls', port: number, flag: string, listen: () => Promise<Address>) => {
+    let address: Address;
+    try {
+      address = await listen();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      const where = `${flags.value.server.host ?? DEFAULTS.host}:${port}`;
+      const why =
+        e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (another server running? try ${flag})`
+        : e.code === 'EACCES' ? `permission denied to listen on ${where}`
+        : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? `cannot listen on ${where}: no such local address`
+        : `cannot listen on ${where}: ${e.message}`;
+      process.stderr.write(`${NAME}: ${why}\n`);
+      process.exit(1);
+    }
+    process.stdout.write(`${NAME} listening on ${address.host}:${address.port} (${transport})\n`);
+  };
+  if (flags.value.tls?.plain !== false) await listenOrExit('tcp', flags.value.server.port ?? DEFAULTS.port, '--port', () => server.listen());
+  if (certificate && flags.value.tls) {
+    const { port } = flags.value.tls;
+    const tls = certificate;
+    await listenOrExit('tls', port, '--tls-port', () => server.listenTls({ certificate: tls, port }));
   }
-  process.stdout.write(`${NAME} listening on ${address.host}:${address.port} (tcp)\n`);
 
   let web: WebHandle | undefined;
   if (flags.value.web) {
@@ -99,6 +112,7 @@ async function main(): Promise<void> {
         maxLineBytes: flags.value.server.maxLineBytes ?? DEFAULTS.maxLineBytes,
         origins: flags.value.webOrigins,
         metrics: ops.metrics === undefined,
+        tls: certificate,
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -109,7 +123,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     const shown = web.host.includes(':') ? `[${web.host}]` : web.host;
-    process.stdout.write(`${NAME} web chat on http://${shown}:${web.port}/\n`);
+    process.stdout.write(`${NAME} web chat on ${certificate ? 'https' : 'http'}://${shown}:${web.port}/\n`);
   }
 
   let opsServer: OpsHandle | undefined;
@@ -134,15 +148,22 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
-    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => accounts.close()).then(() => history && history.close()).then(
+    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => history && history.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  // Reloads what can change while running (the log level, from --env-file) and says what it did.
+  // Reloads what can change while running (the TLS certificate; the log level, from --env-file) and says what it did.
   process.on('SIGHUP', () => {
+    if (certificate) {
+      // New handshakes (line protocol and HTTPS) get the files' pair; open connections keep theirs.
+      const renewed = certificate.reload();
+      const fields = { event: 'reload', component: 'tls' };
+      if (renewed.ok) logger.log('info', `SIGHUP: TLS certificate reloaded: ${describeCertificate(renewed.value)}`, fields);
+      else logger.log('warn', `SIGHUP: TLS certificate not reloaded (still serving the one loaded before): ${renewed.error}`, fields);
+    }
     const result = reload(loaded, loadServerConfig(argv, process.env, readFile), logger.level);
     // Said at whichever of the two levels is the more verbose, so that it is seen.
     const quieter = LEVELS.indexOf(result.level) > LEVELS.indexOf(logger.level);

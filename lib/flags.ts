@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { OPS_FLAGS, OPS_USAGE, OpsConfig, parseOpsFlags } from './ops-flags';
 import { DEFAULTS, ServerOptions } from './server';
+import { DEFAULT_TLS_PORT } from './tcp/tls';
 import { isLang, Lang, LANGS } from './texts';
 import { parseWebOrigins } from './web';
 
@@ -71,6 +72,8 @@ export interface ServerConfig {
   readonly outageBuffer?: number;
   /** Logs, metrics, the env file (lib/ops-flags.ts). */
   readonly ops: OpsConfig;
+  /** --tls-cert, --tls-key: the line protocol also over TLS on `port`, the web chat over HTTPS; `plain` false with --no-plain. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly port: number; readonly plain: boolean };
 }
 
 export const HISTORY_DEFAULTS = { dir: './data', maxLines: 100_000 };
@@ -95,6 +98,11 @@ Options:
   --http-port PORT              port of the web chat (page and WebSocket), 0 for any free one (default ${DEFAULT_HTTP_PORT})
   --no-web                      no web chat: TCP only
   --web-origin URL[,URL...]     other origins the web chat is reached by (a DNS name, a TLS proxy), e.g. https://chat.example.org
+  --tls-cert FILE               PEM certificate (a chain: the server's own first): the line protocol also over TLS on
+                                --tls-port, and the web chat over HTTPS and WSS; needs --tls-key; SIGHUP reloads both files
+  --tls-key FILE                PEM private key of --tls-cert, unencrypted (readable by the server alone)
+  --tls-port PORT               TLS port of the line protocol, 0 for any free one (default ${DEFAULT_TLS_PORT})
+  --no-plain                    no plain TCP port: the line protocol over TLS only (needs --tls-cert)
   --redis URL                   redis://HOST:PORT: run as one node of a chat shared through Redis
   --node-timeout SECONDS        with --redis: a node silent this long is declared dead, its users offline (default 6)
   --outage-buffer N             with --redis: events a node keeps while it cannot reach Redis, added to the log
@@ -126,6 +134,10 @@ export const SERVER_FLAGS: Spec = {
   'http-port': { type: 'string' },
   'no-web': { type: 'boolean' },
   'web-origin': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-port': { type: 'string' },
+  'no-plain': { type: 'boolean' },
   redis: { type: 'string' },
   'node-timeout': { type: 'string' },
   'outage-buffer': { type: 'string' },
@@ -244,6 +256,22 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     }
     history = { dir, maxLines };
   }
+  let tls: ServerConfig['tls'];
+  const [certFile, keyFile, rawTlsPort] = [str('tls-cert'), str('tls-key'), str('tls-port')];
+  if (certFile !== undefined || keyFile !== undefined) {
+    if (certFile === undefined || keyFile === undefined)
+      return { ok: false, error: certFile === undefined ? '--tls-key needs --tls-cert' : '--tls-cert needs --tls-key' };
+    if (certFile === '' || keyFile === '') return { ok: false, error: '--tls-cert and --tls-key must not be empty' };
+    const tlsPort = rawTlsPort === undefined ? DEFAULT_TLS_PORT : integer('tls-port', rawTlsPort, 0, 65535);
+    if (typeof tlsPort === 'string') return { ok: false, error: tlsPort };
+    const plainPort = options.port ?? DEFAULTS.port;
+    if (tlsPort !== 0 && ((!v['no-plain'] && tlsPort === plainPort) || (!v['no-web'] && tlsPort === httpPort))) {
+      return { ok: false, error: `--tls-port ${tlsPort} is taken by ${tlsPort === httpPort && !v['no-web'] ? '--http-port' : '--port'}: give each its own` };
+    }
+    tls = { certFile, keyFile, port: tlsPort, plain: !v['no-plain'] };
+  } else if (rawTlsPort !== undefined || v['no-plain']) {
+    return { ok: false, error: `${rawTlsPort !== undefined ? '--tls-port' : '--no-plain'} needs --tls-cert and --tls-key` };
+  }
   const ops = parseOpsFlags(v);
   if ('error' in ops) return { ok: false, error: ops.error };
   return {
@@ -258,6 +286,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
       ...(redisUrl !== undefined ? { streamLog, ...(outageBuffer !== undefined ? { outageBuffer } : {}) } : {}),
       history,
       ops: ops.ops,
+      ...(tls ? { tls } : {}),
     },
   };
 }

@@ -4,6 +4,7 @@
  * space or `=`) besides `--host`/`--port`; the reference declared them and then ignored them.
  */
 import { Parsed, integer, lang, parse } from '../flags';
+import { DEFAULT_TLS_PORT } from '../tcp/tls';
 import { Lang } from '../texts';
 
 export interface ClientConfig {
@@ -11,6 +12,8 @@ export interface ClientConfig {
   readonly port: number;
   readonly lang: Lang;
   readonly mode: 'menu' | 'chat';
+  /** --tls: the server's TLS port; its certificate checked against `ca` (a PEM file) or the system's CAs, or not at all with --insecure. */
+  readonly tls?: { readonly ca?: string; readonly insecure: boolean };
 }
 
 export const CLIENT_DEFAULTS: ClientConfig = { host: '127.0.0.1', port: 8888, lang: 'zh', mode: 'menu' };
@@ -24,7 +27,11 @@ The chat client: the Go reference client's menus (the default), or a chat prompt
 
 Options:
   -ip HOST, --host HOST     server address (default ${CLIENT_DEFAULTS.host})
-  -port PORT, --port PORT   server port (default ${CLIENT_DEFAULTS.port})
+  -port PORT, --port PORT   server port (default ${CLIENT_DEFAULTS.port}; ${DEFAULT_TLS_PORT} with --tls)
+  --tls                     connect with TLS (the server's --tls-port)
+  --ca FILE                 with --tls: trust the certificates in this PEM file (a self-signed server's own certificate,
+                            or the CA that signed it) instead of the system's
+  --insecure                with --tls: do not check the server's certificate (encrypted, but to whoever answers)
   --chat                    chat mode: type to talk to everyone; /help lists the commands
   --lang zh|en              language of the client's own texts (default ${CLIENT_DEFAULTS.lang})
   -h, --help                show this help
@@ -37,8 +44,19 @@ gives up after ${CONNECT_TIMEOUT_MS / 1000} s.
 `;
 
 // Go-style names -> our long options; `ip` is the reference's name for the host.
-const ALIASES: Readonly<Record<string, string>> = { ip: 'host', host: 'host', port: 'port', lang: 'lang', chat: 'chat', help: 'help', version: 'version' };
-const TAKES_VALUE: ReadonlySet<string> = new Set(['host', 'port', 'lang']);
+const ALIASES: Readonly<Record<string, string>> = {
+  ip: 'host',
+  host: 'host',
+  port: 'port',
+  lang: 'lang',
+  chat: 'chat',
+  help: 'help',
+  version: 'version',
+  tls: 'tls',
+  ca: 'ca',
+  insecure: 'insecure',
+};
+const TAKES_VALUE: ReadonlySet<string> = new Set(['host', 'port', 'lang', 'ca']);
 
 /**
  * Rewrites Go-style flags to the `--name=value` form node:util's parseArgs expects:
@@ -72,6 +90,9 @@ export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> 
     port: { type: 'string' },
     lang: { type: 'string' },
     chat: { type: 'boolean' },
+    tls: { type: 'boolean' },
+    ca: { type: 'string' },
+    insecure: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
   });
@@ -81,7 +102,11 @@ export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> 
   if (values.version) return { ok: 'version' };
   const host = (values.host as string | undefined) ?? CLIENT_DEFAULTS.host;
   if (host.trim() === '') return { ok: false, error: '--host (-ip) must not be empty' };
-  let port = CLIENT_DEFAULTS.port;
+  const ca = values.ca as string | undefined;
+  if (!values.tls && (ca !== undefined || values.insecure)) return { ok: false, error: `${ca !== undefined ? '--ca' : '--insecure'} needs --tls` };
+  if (ca !== undefined && values.insecure) return { ok: false, error: '--ca and --insecure cannot be combined: --insecure checks no certificate' };
+  if (ca === '') return { ok: false, error: '--ca must not be empty' };
+  let port = values.tls ? DEFAULT_TLS_PORT : CLIENT_DEFAULTS.port;
   if (values.port !== undefined) {
     const n = integer('port', values.port as string, 1, 65535);
     if (typeof n === 'string') return { ok: false, error: n };
@@ -89,5 +114,6 @@ export function parseClientFlags(argv: readonly string[]): Parsed<ClientConfig> 
   }
   const l = lang('lang', (values.lang as string | undefined) ?? CLIENT_DEFAULTS.lang);
   if (typeof l === 'object') return { ok: false, error: l.error };
-  return { ok: true, value: { host: host.trim(), port, lang: l, mode: values.chat ? 'chat' : 'menu' } };
+  const tls = values.tls ? { tls: { ...(ca !== undefined ? { ca } : {}), insecure: values.insecure === true } } : {};
+  return { ok: true, value: { host: host.trim(), port, lang: l, mode: values.chat ? 'chat' : 'menu', ...tls } };
 }

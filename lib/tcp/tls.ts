@@ -139,6 +139,39 @@ export class TlsCertificate {
   }
 }
 
+/** The client's side (`rx-im-client --tls`): what `tls.connect` is given, the `--ca` file read and checked. */
+export function clientTlsOptions(options: { readonly ca?: string; readonly insecure: boolean }): Loaded<tls.ConnectionOptions> {
+  if (options.insecure) return { ok: true, value: { rejectUnauthorized: false } };
+  if (options.ca === undefined) return { ok: true, value: { rejectUnauthorized: true } };
+  const ca = readPem('CA file', options.ca);
+  if (typeof ca === 'string') return { ok: false, error: ca };
+  try {
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no PEM certificate');
+    new crypto.X509Certificate(ca); // parsed only to be checked: it throws on what is not one
+  } catch {
+    return { ok: false, error: `the CA file ${options.ca} holds no PEM certificate (-----BEGIN CERTIFICATE-----)` };
+  }
+  return { ok: true, value: { ca, rejectUnauthorized: true } };
+}
+
+/**
+ * A failed handshake's error as the client shows it: OpenSSL's words, which say what is wrong
+ * ("self-signed certificate"), with its code, which is what people search for.
+ */
+export function tlsFailure(error: unknown): unknown {
+  const e = error as { code?: unknown } | null;
+  if (typeof e?.code !== 'string' || !/^[A-Z0-9_]+$/.test(e.code) || /^E[A-Z]+$/.test(e.code)) return error;
+  return { message: `${sslReason(error as Error)} (${e.code})` };
+}
+
+/** OpenSSL's reason ("wrong version number") without the error queue's dump around it; Node's own messages whole. */
+function sslReason(err: Error & { reason?: unknown; library?: unknown }): string {
+  return err.library !== undefined && typeof err.reason === 'string' && err.reason !== '' ? err.reason : err.message.split('\n')[0];
+}
+
+/** The line protocol's TLS port unless told (`--tls-port`; the client's `--tls` too): the plain port's neighbour. */
+export const DEFAULT_TLS_PORT = 8889;
+
 /** A handshake that does not finish in this long is dropped (Node's own default is two minutes). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -182,10 +215,9 @@ export function listenTls(accept: (peer: Peer) => void, options: TlsListenOption
     const addr = remote(socket);
     // With a listener here, Node leaves the socket open (a timed-out handshake would stay forever).
     socket.destroy();
-    options.handshakeFailed?.(
-      addr,
-      err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? `no handshake within ${options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS} ms` : err.message,
-    );
+    const timedOut = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+    const code = err.code === undefined ? '' : ` (${err.code})`;
+    options.handshakeFailed?.(addr, timedOut ? `no handshake within ${options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS} ms` : sslReason(err) + code);
   });
   const stopUsing = certificate.use(server);
   return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
  * (no openssl, no package, nothing committed): an EC P-256 key, and a v3 certificate signed by
  * itself or by a given authority, for `CN=localhost` with the names `DNS:localhost` and
  * `IP:127.0.0.1`, as `openssl req -x509 ... -subj /CN=localhost -addext subjectAltName=...`
- * makes it. A few lines of DER are all a certificate needs; spec/e2e/tls-openssl.spec.ts has
+ * makes it (or RSA, when asked). A few lines of DER are all a certificate needs; spec/e2e/tls-openssl.spec.ts has
  * openssl read and verify what this writes.
  */
 import * as crypto from 'node:crypto';
@@ -35,6 +35,8 @@ export interface MintOptions {
   readonly ca?: boolean;
   /** Signed by this authority; self-signed when absent. */
   readonly issuer?: Minted;
+  /** An RSA key of this many bits instead of EC P-256 (a key too small for OpenSSL, say). */
+  readonly rsaBits?: number;
 }
 
 // --- DER, just the types a certificate uses ---
@@ -82,6 +84,7 @@ function time(date: Date): Buffer {
 
 const name = (cn: string) => sequence(set(sequence(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn, 'utf8')))));
 const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
+const RSA_SHA256 = sequence(oid('1.2.840.113549.1.1.11'), tlv(0x05));
 
 function extension(id: string, critical: boolean, value: Buffer): Buffer {
   return sequence(oid(id), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : []), tlv(0x04, value));
@@ -98,7 +101,10 @@ function pem(label: string, der: Buffer): string {
 
 /** A key and a certificate for it. */
 export function mint(options: MintOptions = {}): Minted {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { privateKey, publicKey } =
+    options.rsaBits === undefined
+      ? crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+      : crypto.generateKeyPairSync('rsa', { modulusLength: options.rsaBits });
   const cn = options.cn ?? 'localhost';
   const now = Date.now();
   const notBefore = options.notBefore ?? new Date(now - 3600_000);
@@ -116,18 +122,20 @@ export function mint(options: MintOptions = {}): Minted {
   ];
   const issuer = options.issuer;
   const issuerName = issuer ? new crypto.X509Certificate(issuer.cert).subject.replace(/^CN=/, '') : cn;
+  const signer = issuer ? issuer.keyObject : privateKey;
+  const algorithm = signer.asymmetricKeyType === 'rsa' ? RSA_SHA256 : ECDSA_SHA256;
   const tbs = sequence(
     explicit(0, integer(Buffer.from([2]))), // v3
     integer(serial),
-    ECDSA_SHA256,
+    algorithm,
     name(issuerName),
     sequence(time(notBefore), time(notAfter)),
     name(cn),
     publicKey.export({ type: 'spki', format: 'der' }),
     explicit(3, sequence(...extensions)),
   );
-  const signature = crypto.sign('sha256', tbs, issuer ? issuer.keyObject : privateKey);
-  const der = sequence(tbs, ECDSA_SHA256, tlv(0x03, Buffer.from([0]), signature));
+  const signature = crypto.sign('sha256', tbs, signer);
+  const der = sequence(tbs, algorithm, tlv(0x03, Buffer.from([0]), signature));
   const cert = pem('CERTIFICATE', der);
   return {
     cert,
