@@ -206,7 +206,9 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     // Behind a trusted proxy, the user is named after the client it names (the port stays the socket's: unique per connection).
     const client = forwardedClient(request.socket.remoteAddress, request.headers, chat.trustProxy);
     const peer = webSocketPeer(ws, request, { maxLineBytes: options.maxLineBytes, outbox: chat.outbox, metrics: chat.metrics, clientIp: client.ip });
-    chat.accept(request.socket instanceof TLSSocket ? { ...peer, secure: true } : peer, 'ws');
+    // TLS here, or ended at a trusted proxy that says so (X-Forwarded-Proto: https).
+    const secure = request.socket instanceof TLSSocket || client.proto === 'https';
+    chat.accept(secure ? { ...peer, secure: true } : peer, 'ws');
   });
   // The WebSocketServer re-emits the HTTP server's errors; the listen promise reports them.
   wss.on('error', () => {});

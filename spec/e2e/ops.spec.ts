@@ -9,6 +9,7 @@ import test, { ExecutionContext } from 'ava';
 import * as net from 'node:net';
 import WebSocket from 'ws';
 import { RedisHub } from '../../lib/redis/hub';
+import type { Peer } from '../../lib/peer';
 import type { ChatServer, ServerOptions } from '../../lib/server';
 import { parseTrustProxy, TrustedProxies } from '../../lib/trust';
 import { startWeb } from '../../lib/web';
@@ -299,17 +300,26 @@ function wsFrom(port: number, localAddress: string, headers: Record<string, stri
   });
 }
 
-test('X-Forwarded-For: believed from a trusted proxy (right-most untrusted hop), ignored from anyone else; per-IP limits use it', async (t) => {
+test('X-Forwarded-For and -Proto: believed from a trusted proxy (right-most untrusted hop), ignored from anyone else; per-IP limits use it', async (t) => {
   const { server, web } = await withWeb(t, { trustProxy: trust('127.0.0.1'), maxConnectionsPerIp: 1 });
   const { online } = server.texts;
+  // The peers as the web edge hands them over (to see `secure`, which no line shows from loopback).
+  const peers: Peer[] = [];
+  const accept = server.accept.bind(server);
+  server.accept = (...args: Parameters<ChatServer['accept']>) => {
+    peers.push(args[0]);
+    accept(...args);
+  };
   const viaProxy = await wsFrom(web.port, '127.0.0.1', { 'X-Forwarded-For': '6.6.6.6, 198.51.100.7', 'X-Forwarded-Proto': 'https' });
   t.teardown(() => viaProxy.destroy());
   const port = viaProxy.addr.split(':')[1];
   t.is(await viaProxy.nextLine(), userLine(`198.51.100.7:${port}`, `198.51.100.7:${port}`, online));
+  t.true(peers[0].secure, 'X-Forwarded-Proto: https from a trusted proxy: TLS ended there');
 
-  const direct = await wsFrom(web.port, '127.0.0.2', { 'X-Forwarded-For': '198.51.100.99' });
+  const direct = await wsFrom(web.port, '127.0.0.2', { 'X-Forwarded-For': '198.51.100.99', 'X-Forwarded-Proto': 'https' });
   t.teardown(() => direct.destroy());
   t.is(await direct.nextLine(), userLine(direct.addr, direct.addr, online));
+  t.falsy(peers[1].secure, 'anyone else saying https is not believed');
 
   // Same forwarded client, another connection through the proxy: over its per-IP limit.
   const again = await wsFrom(web.port, '127.0.0.1', { 'X-Forwarded-For': '198.51.100.7' });
