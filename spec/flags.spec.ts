@@ -9,7 +9,15 @@ const error = (argv: string[]) => {
 test('no flags: the defaults (TCP 8888 and web 8080 are applied by the server)', (t) => {
   t.deepEqual(parseServerFlags([]), {
     ok: true,
-    value: { server: {}, httpPort: 8080, web: true, redisUrl: undefined, nodeTimeoutMs: undefined, history: { dir: './data', maxLines: 100_000 } },
+    value: {
+      server: {},
+      httpPort: 8080,
+      web: true,
+      redisUrl: undefined,
+      nodeTimeoutMs: undefined,
+      history: { dir: './data', maxLines: 100_000 },
+      ops: { logFormat: 'text', logLevel: 'info' },
+    },
   });
 });
 
