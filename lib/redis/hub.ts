@@ -11,14 +11,14 @@
  * (`reconcile.ts`) re-registers presence. Answers that need Redis are Observables.
  */
 import { randomBytes } from 'node:crypto';
-import { Observable, SchedulerLike, Subject, asyncScheduler, catchError, defer, from, isObservable, map, mergeMap, of } from 'rxjs';
+import { Observable, SchedulerLike, Subject, asyncScheduler, catchError, defer, from, map, of } from 'rxjs';
 import { Answer, Hub, Inboxes, LocalPresence, Presence, RenameResult } from '../hub';
 import { Event, EventStamp, nameKey } from '../protocol';
 import { IdClock, formatId, isLogged, parseId } from '../store/log';
 import { Link, LinkState } from './link';
 import { Reconciler } from './reconcile';
 import { APPEND, JOIN, LEAVE, LIST, RENAME, WHISPER } from './scripts';
-import { Pending, PendingLine, StreamReader } from './stream';
+import { Pending, PendingItem, PendingLeave, PendingLine, StreamReader } from './stream';
 import { RedisStreamLog } from './stream-log';
 import { Entry, StreamEvent, decodeEnvelope, decodeLetter, decodeList, decodeTakenBack, encodeEntry, encodeEnvelope, encodeRecord, globalId } from './wire';
 
@@ -94,6 +94,10 @@ export class RedisHub implements Hub {
   /** The highest q delivered per origin node: a line sent twice is shown once. */
   private readonly seen = new Map<string, number>();
   private readonly waiting: { readonly id: string; readonly then: () => void }[] = [];
+  /** The batch on its way to Redis now. */
+  private inFlight: readonly PendingItem[] = [];
+  /** Lines (and leaves) of ours in the stream that the reader has not given back yet, oldest first. */
+  private unread: PendingItem[] = [];
   private flushing = false;
   private flushSoon = false;
 
@@ -122,12 +126,22 @@ export class RedisHub implements Hub {
       },
       {
         resync: () => this.reconcile.resync(),
-        notice: (state) => this.broadcast$.next({ kind: 'cluster', state }),
+        notice: (state) => {
+          if (state === 'degraded') this.showUnseen();
+          this.broadcast$.next({ kind: 'cluster', state });
+        },
         message: (channel, message) => this.receive(channel, message),
         linked: () => this.relinked(),
       },
     );
-    this.reconcile = new Reconciler(this.link, this.local, this.inboxes, (event) => this.broadcast$.next(event), this.maxLines, (id, then) => this.whenRead(id, then));
+    this.reconcile = new Reconciler(
+      this.link,
+      this.local,
+      this.inboxes,
+      (event) => this.broadcast$.next(event),
+      this.maxLines,
+      (id, then) => this.whenRead(id, then),
+    );
     this.reader = new StreamReader({
       redis: this.link.reader,
       key: this.link.logKey,
@@ -217,7 +231,7 @@ export class RedisHub implements Hub {
     const wasShown = this.shown.delete(id);
     if (this.link.linked) {
       // Behind the member's lines still on their way: the others see them before it leaves.
-      this.pending.add({ kind: 'leave', q: ++this.q, id, event });
+      this.pending.add({ kind: 'leave', q: ++this.q, id, event, shown: false });
       this.flushLater();
     } else if (wasShown) {
       // The re-sync announces it to the others.
@@ -240,28 +254,6 @@ export class RedisHub implements Hub {
       catchError((err: unknown) => {
         this.link.trouble(err);
         return of(this.renameHere(id, name));
-      }),
-    );
-  }
-
-  /**
-   * A holder on this node gets its address back (here and in Redis) before the name is claimed;
-   * a holder on another node is not reached yet: the claim then answers 'taken'.
-   */
-  claim(id: string, name: string): Answer<RenameResult> {
-    const holder = this.local.holder(name);
-    const displaced = holder === undefined || holder === id ? undefined : this.local.get(holder);
-    if (!displaced) return this.rename(id, name);
-    const freed$ = this.rename(displaced.id, displaced.addr);
-    const next$ = (): Answer<RenameResult> => {
-      this.inboxes.deliver(displaced.id, { kind: 'reclaimed', name: displaced.name, addr: displaced.addr });
-      return this.rename(id, name);
-    };
-    if (!isObservable(freed$)) return next$();
-    return freed$.pipe(
-      mergeMap(() => {
-        const answer$ = next$();
-        return isObservable(answer$) ? answer$ : of(answer$);
       }),
     );
   }
@@ -373,15 +365,22 @@ export class RedisHub implements Hub {
         const head = this.pending.peek();
         if (head?.kind === 'leave') {
           this.pending.shift();
-          await this.sendLeave(head.id, head.event);
+          await this.sendLeave(head);
           continue;
         }
         const batch = this.pending.takeLines(BATCH);
+        this.inFlight = batch;
         try {
           await APPEND.run(this.link.cmd, [this.prefix, this.nodeId, this.maxLines, ...batch.flatMap((line) => [line.q, this.entryOf(line)])]);
+          this.inFlight = [];
+          // The reader may have given some back already (it has a connection of its own).
+          for (const line of batch) if (!line.shown && !this.delivered(line)) this.unread.push(line);
         } catch (err) {
+          this.inFlight = [];
           this.pending.putBack(batch);
           this.link.trouble(err);
+          // Cut off meanwhile: what was on its way is shown here now, in order.
+          if (!this.link.linked) this.showUnseen();
           break;
         }
       }
@@ -391,19 +390,47 @@ export class RedisHub implements Hub {
   }
 
   private entryOf(line: PendingLine): string {
-    // A line that waited (an outage, a failed batch) says when it was said.
-    const late = line.shown || Date.now() - line.time > 1000;
-    return encodeEntry({ o: this.nodeId, q: line.q, e: line.event, ...(late ? { t: line.time } : {}), ...(line.shown ? { s: true } : {}) });
+    // Always with the time it was said: a batch can wait (an outage, Redis frozen mid-write).
+    return encodeEntry({ o: this.nodeId, q: line.q, e: line.event, t: line.time, ...(line.shown ? { s: true } : {}) });
   }
 
-  private async sendLeave(id: string, event: Extract<StreamEvent, { kind: 'offline' }>): Promise<void> {
+  private async sendLeave(leave: PendingLeave): Promise<void> {
+    this.inFlight = [leave];
     try {
-      await LEAVE.run(this.link.cmd, [this.prefix, this.nodeId, globalId(this.nodeId, id), encodeEntry({ o: this.nodeId, e: event }), this.maxLines]);
-      this.reconcile.withdraw(id);
+      const entry = encodeEntry({ o: this.nodeId, q: leave.q, e: leave.event, ...(leave.shown ? { s: true } : {}) });
+      await LEAVE.run(this.link.cmd, [this.prefix, this.nodeId, globalId(this.nodeId, leave.id), entry, this.maxLines]);
+      this.reconcile.withdraw(leave.id);
+      if (!leave.shown && !this.delivered(leave)) this.unread.push(leave);
     } catch (err) {
       // Still announced as present: the re-sync removes and announces it.
       this.link.trouble(err);
+      if (!this.link.linked) this.showUnseen();
+    } finally {
+      this.inFlight = [];
     }
+  }
+
+  /**
+   * The link went down: this node's own lines and leaves that its users have not seen yet
+   * (unread from the stream, on their way, or waiting) are shown here now, in the order they
+   * were said, so that they do not see later ones first. A copy the stream gives back later is
+   * skipped (by its q; a leave by its flag or the presence check).
+   */
+  private showUnseen(): void {
+    const items = [...this.unread, ...this.inFlight, ...this.pending.all()];
+    this.unread = [];
+    for (const item of items) {
+      if (item.shown || this.delivered(item)) continue;
+      item.shown = true;
+      this.seen.set(this.nodeId, item.q);
+      if (item.kind === 'say') this.broadcast$.next({ ...item.event, stamp: { id: formatId(this.clock.next()), time: item.time } });
+      else this.broadcast$.next({ ...item.event, stamp: this.stampNow() });
+    }
+  }
+
+  /** Whether the stream gave one of ours back already (items are delivered in q order). */
+  private delivered(item: PendingItem): boolean {
+    return item.q <= (this.seen.get(this.nodeId) ?? 0);
   }
 
   /** An entry of the stream, in stream order. */
@@ -412,6 +439,7 @@ export class RedisHub implements Hub {
     if (parts) this.clock.observe(parts);
     if (!entry || !parts) return;
     const own = entry.o === this.nodeId;
+    if (own) this.gotBack(entry);
     // Ours, and our users saw it already (said during an outage; presence from a reconciliation).
     if (own && (entry.s || entry.r)) return;
     if (entry.q !== undefined) {
@@ -422,6 +450,12 @@ export class RedisHub implements Hub {
     if (event === undefined || !isLogged(event)) return;
     const stamped: Event = { ...event, stamp: { id, time: entry.t ?? parts.ms } };
     this.broadcast$.next(stamped);
+  }
+
+  /** One of ours came back from the stream: no longer unread. */
+  private gotBack(entry: Entry): void {
+    const q = entry.q;
+    if (q !== undefined && this.unread.length > 0 && this.unread[0].q <= q) this.unread = this.unread.filter((item) => item.q > q);
   }
 
   /** Runs `then` once the reader has handed over everything up to `id`. */
@@ -443,7 +477,7 @@ export class RedisHub implements Hub {
   private read(): void {
     const at = this.reader.position;
     if (at === undefined) return;
-    for (let i = 0; i < this.waiting.length; ) {
+    for (let i = 0; i < this.waiting.length;) {
       const w = this.waiting[i];
       if (isAfter(w.id, at)) i++;
       else {

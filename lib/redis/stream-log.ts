@@ -63,11 +63,11 @@ export class RedisStreamLog implements MessageLog {
     if (!link.linked) return { known: false, events: [] };
     const parts = parseId(id);
     const count = countOf(limit);
-    const unknown = (): Observable<After> => {
-      const page = this.last(count);
-      return (isObservable(page) ? page : of(page)).pipe(map((events): After => ({ known: false, events })));
+    const unknown$ = (): Observable<After> => {
+      const page$ = this.last(count);
+      return (isObservable(page$) ? page$ : of(page$)).pipe(map((events): After => ({ known: false, events })));
     };
-    if (parts === undefined) return unknown();
+    if (parts === undefined) return unknown$();
     return defer(() => from(AFTER.run(link.cmd, [link.prefix, id, count + 1]))).pipe(
       switchMap((reply): Observable<After> => {
         const [deleted, lastGiven, entries] = Array.isArray(reply) ? (reply as [unknown, unknown, unknown]) : [];
@@ -77,7 +77,7 @@ export class RedisStreamLog implements MessageLog {
         const sinceHorizon = horizon !== undefined && compareParts(parts, horizon) >= 0;
         const given = parseId(lastGiven);
         const newest = given !== undefined && compareParts(given, this.access.newest()) > 0 ? given : this.access.newest();
-        if (!sinceHorizon || compareParts(parts, newest) > 0) return unknown();
+        if (!sinceHorizon || compareParts(parts, newest) > 0) return unknown$();
         const events = newestFirst(entries as Range);
         const truncated = events.length > count;
         return of({ known: true, events: truncated ? events.slice(events.length - count) : events, truncated });

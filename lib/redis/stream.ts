@@ -17,8 +17,11 @@ export interface PendingLine {
   readonly event: Extract<StreamEvent, { kind: 'say' }>;
   /** When it was said (ms). */
   readonly time: number;
-  /** Its own node's users saw it already (said while the node could not reach Redis). */
-  readonly shown: boolean;
+  /**
+   * Its own node's users saw it already (said while the node could not reach Redis, or shown
+   * when the link went down before the stream gave it back). Set once, never unset.
+   */
+  shown: boolean;
 }
 
 /** A member's leave, queued behind its lines so that the others see them in that order. */
@@ -27,6 +30,8 @@ export interface PendingLeave {
   readonly q: number;
   readonly id: string;
   readonly event: Extract<StreamEvent, { kind: 'offline' }>;
+  /** As for a line: shown here when the link went down before the stream gave it back. */
+  shown: boolean;
 }
 
 export type PendingItem = PendingLine | PendingLeave;
@@ -56,6 +61,11 @@ export class Pending {
   add(item: PendingItem): void {
     this.items.push(item);
     this.bound();
+  }
+
+  /** Every item, oldest first, left in place. */
+  all(): readonly PendingItem[] {
+    return this.items.slice(this.head);
   }
 
   /** The oldest item, left in place. */
@@ -189,7 +199,7 @@ export class StreamReader {
       }
       let reply: XreadReply;
       try {
-        reply = (await o.redis.xread('COUNT', o.count ?? 1000, 'BLOCK', o.blockMs, 'STREAMS', o.key, this.at)) as XreadReply;
+        reply = await o.redis.xread('COUNT', o.count ?? 1000, 'BLOCK', o.blockMs, 'STREAMS', o.key, this.at);
       } catch (err) {
         if (this.closed) return;
         o.trouble(err);

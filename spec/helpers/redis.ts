@@ -1,6 +1,7 @@
 /**
- * A throwaway redis-server for tests: on a free loopback port, no persistence, stopped (and
- * restartable on the same port) by the test. Tests that need it skip loudly when the Debian
+ * A throwaway redis-server for tests: on a free loopback port, no persistence (or, when asked,
+ * an append-only file in a temporary directory), stopped (and restartable on the same port) by
+ * the test. Tests that need it skip loudly when the Debian
  * package `redis-server` is not installed.
  *
  * ```ts
@@ -10,7 +11,10 @@
  * ```
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 /** Whether `redis-server` can be run here. */
 export const HAVE_REDIS = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -22,10 +26,12 @@ if (!HAVE_REDIS) console.warn(`\n*** ${NO_REDIS} ***\n`);
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
-  /** Stops it (SIGKILL: no persistence, nothing to lose) and waits for its exit. */
+  /** Stops it (SIGKILL: what is not persisted is lost) and waits for its exit. */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Starts it again on the same port: empty, or from its append-only file. */
   restart(): Promise<void>;
+  /** Stops it and removes its files (its teardown). */
+  dispose(): Promise<void>;
   /** Freezes it (SIGSTOP): its sockets stay open, nothing answers. */
   pause(): void;
   /** Lets it run again (SIGCONT). */
@@ -43,10 +49,19 @@ function freePort(): Promise<number> {
   });
 }
 
+export interface RedisOptions {
+  /**
+   * Persist to an append-only file (fsync: `always`, or `everysec`) in a temporary directory,
+   * so that restart() reloads what was written; no persistence by default.
+   */
+  readonly aof?: 'always' | 'everysec';
+}
+
 /** Spawns redis-server and resolves once it accepts connections; rejects if it exits first. */
-function launch(port: number): Promise<ChildProcess> {
+function launch(port: number, aof?: { readonly fsync: string; readonly dir: string }): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], {
+    const persistence = aof ? ['--appendonly', 'yes', '--appendfsync', aof.fsync, '--dir', aof.dir] : ['--appendonly', 'no'];
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--loglevel', 'warning'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -90,19 +105,24 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 /** Starts a redis-server on a free loopback port (retrying if another process took the port first). */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   let lastError: unknown;
+  const aof = options.aof ? { fsync: options.aof, dir: fs.mkdtempSync(path.join(os.tmpdir(), 'rx-im-redis-')) } : undefined;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     try {
-      let child = await launch(port);
+      let child = await launch(port, aof);
       return {
         port,
         url: `redis://127.0.0.1:${port}`,
         stop: () => kill(child),
+        dispose: async () => {
+          await kill(child);
+          if (aof) fs.rmSync(aof.dir, { recursive: true, force: true });
+        },
         restart: async () => {
           await kill(child);
-          child = await launch(port);
+          child = await launch(port, aof);
         },
         pause: () => void child.kill('SIGSTOP'),
         resume: () => void child.kill('SIGCONT'),

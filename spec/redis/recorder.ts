@@ -44,7 +44,7 @@ export class Recorder<T> {
 export function unstamped(event: Event): Event {
   if (!('stamp' in event)) return event;
   const { stamp: _stamp, ...rest } = event;
-  return rest as Event;
+  return rest;
 }
 
 /** Records a hub's events as `unstamped` gives them. */
