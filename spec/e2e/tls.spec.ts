@@ -92,7 +92,7 @@ test('the TLS port hands the server peers marked secure, named by their address'
 });
 
 test('one per-IP limit for both ports, and the idle kick over TLS', async (t) => {
-  const { port, tlsPort, files } = await startBoth(t, { maxConnectionsPerIp: 1, idleTimeoutMs: 400 });
+  const { server, port, tlsPort, files } = await startBoth(t, { maxConnectionsPerIp: 1, idleTimeoutMs: 400 });
   const plain = await connect(port);
   t.teardown(() => plain.destroy());
   await plain.expectLine(/is online$/);
@@ -101,6 +101,8 @@ test('one per-IP limit for both ports, and the idle kick over TLS', async (t) =>
   t.deepEqual(await refused.rest(), ['Too many connections from your address']);
 
   await plain.end();
+  // Our side closed first: the server may not have seen it yet, and would still count it.
+  await waitFor('the server to let go of both', () => server.connections === 0);
   const secure = await connectTls(tlsPort, { ca: files.minted.cert });
   t.teardown(() => secure.destroy());
   await secure.expectLine(/is online$/);
