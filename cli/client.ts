@@ -47,6 +47,33 @@ function connectTo(host: string, port: number, secure?: tls.ConnectionOptions): 
   });
 }
 
+/**
+ * Password prompts (chat mode's `/register`, `/login`, `/passwd`): while one is up, what is typed
+ * is not echoed (the prompt alone is drawn) and the line is not kept in the history (up-arrow).
+ * readline has no public switch for either, so its output writer and history size are
+ * replaced for that time; piped input is never echoed anyway.
+ */
+function hideWhileSecret(rl: readline.Interface): { set(on: boolean): void } {
+  // Internal to readline (stable since Node 0.x, used by every password-prompt package): the
+  // writer every echo goes through, and the history bound `_addHistory` reads.
+  const inner = rl as unknown as { _writeToOutput(text: string): void; historySize: number };
+  const write = inner._writeToOutput.bind(rl);
+  const historySize = inner.historySize;
+  let on = false;
+  inner._writeToOutput = (text: string) => {
+    if (!on) return write(text);
+    const shown = rl.getPrompt();
+    if (text.startsWith(shown)) write(shown);
+    else if (text === '\r\n' || text === '\n') write(text);
+  };
+  return {
+    set(secret: boolean) {
+      on = secret;
+      inner.historySize = secret ? 0 : historySize;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const flags = parseClientFlags(process.argv.slice(2));
   if (flags.ok === 'help') {
@@ -86,6 +113,7 @@ async function main(): Promise<void> {
   const colour = Boolean(stdout.isTTY) && !process.env.NO_COLOR;
   const rl = readline.createInterface({ input: stdin, output: terminal ? stdout : undefined, terminal, prompt: '' });
   let editing = terminal; // the prompt and the partial input are on screen and must be kept
+  const secret = hideWhileSecret(rl);
   rl.on('close', () => {
     // Ctrl-D: leave the prompt's row as it is and go on below it, as a shell does.
     if (editing) stdout.write('\n');
@@ -139,6 +167,7 @@ async function main(): Promise<void> {
         above(effect.tone === 'error' ? stderr : stdout, paint(effect.text, effect.tone));
         return;
       case 'prompt':
+        secret.set(effect.secret === true);
         if (editing) {
           rl.setPrompt(effect.text);
           rl.prompt();

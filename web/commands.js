@@ -8,7 +8,8 @@
 
   /**
    * typed line -> { kind: 'nothing' | 'say' (text) | 'who' | 'rename' (name) | 'msg' (to, text)
-   * | 'history' (count) | 'usage' (command: 'nick' | 'msg' | 'history') | 'help' | 'quit'
+   * | 'history' (count) | 'register' | 'login' (name) | 'passwd' | 'logout'
+   * | 'usage' (command: 'nick' | 'msg' | 'history' | 'register' | 'login' | 'passwd') | 'help' | 'quit'
    * | 'unknown' (command, slash included) }
    */
   function parseChatLine(line) {
@@ -29,6 +30,14 @@
         return first === '' || rest === '' ? { kind: 'usage', command: 'msg' } : { kind: 'msg', to: first, text: rest };
       case 'history':
         return /^[1-9]\d{0,8}$/.test(first) && rest === '' ? { kind: 'history', count: Number(first) } : { kind: 'usage', command: 'history' };
+      case 'register':
+        return first === '' ? { kind: 'register' } : { kind: 'usage', command: 'register' };
+      case 'login':
+        return first === '' || rest !== '' ? { kind: 'usage', command: 'login' } : { kind: 'login', name: first };
+      case 'passwd':
+        return first === '' ? { kind: 'passwd' } : { kind: 'usage', command: 'passwd' };
+      case 'logout':
+        return { kind: 'logout' };
       case 'help':
         return { kind: 'help' };
       case 'quit':

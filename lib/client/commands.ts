@@ -12,7 +12,14 @@ export type ChatCommand =
   | { readonly kind: 'msg'; readonly to: string; readonly text: string }
   /** `/history N`: the last N lines said (N a whole number from 1; the server caps it). */
   | { readonly kind: 'history'; readonly count: number }
-  | { readonly kind: 'usage'; readonly command: 'nick' | 'msg' | 'history' }
+  /** `/register`: registers the current name; the password is asked for, twice, without echo. */
+  | { readonly kind: 'register' }
+  /** `/login NAME`: the password is asked for without echo. */
+  | { readonly kind: 'login'; readonly name: string }
+  /** `/passwd`: the old and the new password are asked for without echo. */
+  | { readonly kind: 'passwd' }
+  | { readonly kind: 'logout' }
+  | { readonly kind: 'usage'; readonly command: 'nick' | 'msg' | 'history' | 'register' | 'login' | 'passwd' }
   | { readonly kind: 'help' }
   | { readonly kind: 'quit' }
   /** `command` as typed, slash included: `/frob`. */
@@ -23,7 +30,8 @@ export type ChatCommand =
  * not `/` is said verbatim; otherwise `/command first rest` (leading blanks ignored, the
  * command's case too): `/who`, `/nick NAME` or `/name NAME` (exactly one word), `/msg NAME TEXT`
  * (the text from its first non-blank character to its last), `/history N` (N digits, 1 or more,
- * nothing after it), `/help`, `/quit` or `/exit`.
+ * nothing after it), `/help`, `/quit` or `/exit`; `/register`, `/login NAME`, `/passwd` (nothing
+ * more: a password typed on the command line would be shown and kept in the history) and `/logout`.
  */
 export function parseChatLine(line: string): ChatCommand {
   if (line.trim() === '') return { kind: 'nothing' };
@@ -41,6 +49,14 @@ export function parseChatLine(line: string): ChatCommand {
       return first === '' || rest === '' ? { kind: 'usage', command: 'msg' } : { kind: 'msg', to: first, text: rest };
     case 'history':
       return /^[1-9]\d{0,8}$/.test(first) && rest === '' ? { kind: 'history', count: Number(first) } : { kind: 'usage', command: 'history' };
+    case 'register':
+      return first === '' ? { kind: 'register' } : { kind: 'usage', command: 'register' };
+    case 'login':
+      return first === '' || rest !== '' ? { kind: 'usage', command: 'login' } : { kind: 'login', name: first };
+    case 'passwd':
+      return first === '' ? { kind: 'passwd' } : { kind: 'usage', command: 'passwd' };
+    case 'logout':
+      return { kind: 'logout' };
     case 'help':
       return { kind: 'help' };
     case 'quit':

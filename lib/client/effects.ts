@@ -14,7 +14,7 @@ export type Effect =
    * The prompt that now waits for a line. `announce`: without a line editor (piped stdin),
    * print it as a line of its own, as the reference's `fmt.Println` did.
    */
-  | { readonly kind: 'prompt'; readonly text: string; readonly announce: boolean }
+  | { readonly kind: 'prompt'; readonly text: string; readonly announce: boolean; readonly secret?: true }
   /** Lines for the server, written at once (one write, one TCP segment when they fit). */
   | { readonly kind: 'send'; readonly lines: readonly string[] }
   /** The user is done: half-close the socket and wait for the server's last replies. */
@@ -24,6 +24,11 @@ export type Effect =
 
 export const show = (text: string, tone: Tone = 'plain'): Effect => ({ kind: 'show', text, tone });
 export const prompt = (text: string, announce = true): Effect => ({ kind: 'prompt', text, announce });
+/**
+ * A password prompt: the edge does not echo what is typed nor keep it in the line history, until
+ * the next prompt. Never announced (piped input is not echoed anyway).
+ */
+export const secretPrompt = (text: string): Effect => ({ kind: 'prompt', text, announce: false, secret: true });
 export const send = (...lines: string[]): Effect => ({ kind: 'send', lines });
 
 /** One step of a mode's state machine: the next state, what to do, and whether the user quit. */

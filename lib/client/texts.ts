@@ -34,6 +34,16 @@ export interface ClientTexts {
   readonly nickUsage: string;
   readonly msgUsage: string;
   readonly historyUsage: string;
+  // Accounts (chat mode): the password prompts and their notices.
+  readonly passwordPrompt: string;
+  readonly oldPasswordPrompt: string;
+  readonly newPasswordPrompt: string;
+  readonly passwordAgainPrompt: string;
+  readonly passwordsDiffer: string;
+  readonly passwordCancelled: string;
+  readonly registerUsage: string;
+  readonly loginUsage: string;
+  readonly passwdUsage: string;
   /** `history|truncated`: more was said than one reply holds; the newest part follows. */
   readonly historyTruncated: string;
   /** `history|unknown`: the server no longer has the line asked from; the newest part follows. */
@@ -110,6 +120,10 @@ export const zh: ClientTexts = {
     '/nick 名字        更改用户名(也可用 /name)',
     '/msg 名字 内容    私聊',
     '/history 条数     最近说过的话(最多服务器允许的条数)',
+    '/register         注册当前用户名(随后输入密码)',
+    '/login 名字       登录(随后输入密码)',
+    '/passwd           修改密码',
+    '/logout           退出登录',
     '/quit             退出(也可用 /exit)',
     '//内容            发送以/开头的消息',
   ],
@@ -117,6 +131,15 @@ export const zh: ClientTexts = {
   nickUsage: '用法:/nick 名字',
   msgUsage: '用法:/msg 名字 内容',
   historyUsage: '用法:/history 条数(1或更多)',
+  passwordPrompt: '密码(输入不显示,空行取消):',
+  oldPasswordPrompt: '当前密码(输入不显示,空行取消):',
+  newPasswordPrompt: '新密码(8到128字节,不能包含"|"):',
+  passwordAgainPrompt: '再输入一次:',
+  passwordsDiffer: '两次输入的密码不一致,已取消',
+  passwordCancelled: '已取消',
+  registerUsage: '用法:/register(注册当前用户名,密码随后输入,不显示)',
+  loginUsage: '用法:/login 用户名(密码随后输入,不显示)',
+  passwdUsage: '用法:/passwd(密码随后输入,不显示)',
   historyTruncated: '(消息太多,只显示最近的部分,更早的已略过)',
   historyUnknown: '(服务器已没有那条消息之后的记录,以下是最近的消息,之前可能有遗漏)',
 
@@ -158,6 +181,10 @@ export const en: ClientTexts = {
     '/nick NAME        change your name (or /name)',
     '/msg NAME TEXT    private message',
     '/history N        the last N lines said (up to what the server allows)',
+    '/register         register your current name (the password is asked for)',
+    '/login NAME       log in (the password is asked for)',
+    '/passwd           change your password',
+    '/logout           log out',
     '/quit             leave (or /exit)',
     '//TEXT            send a message that starts with /',
   ],
@@ -165,6 +192,15 @@ export const en: ClientTexts = {
   nickUsage: 'Usage: /nick NAME',
   msgUsage: 'Usage: /msg NAME TEXT',
   historyUsage: 'Usage: /history N (1 or more)',
+  passwordPrompt: 'Password (not shown; an empty line cancels): ',
+  oldPasswordPrompt: 'Current password (not shown; an empty line cancels): ',
+  newPasswordPrompt: 'New password (8 to 128 bytes, no "|"): ',
+  passwordAgainPrompt: 'Again: ',
+  passwordsDiffer: 'The two passwords differ: cancelled',
+  passwordCancelled: 'Cancelled',
+  registerUsage: 'Usage: /register (registers your current name; the password is asked for, not shown)',
+  loginUsage: 'Usage: /login NAME (the password is asked for, not shown)',
+  passwdUsage: 'Usage: /passwd (the passwords are asked for, not shown)',
   historyTruncated: '(too much to show: only the latest lines follow, some were skipped)',
   historyUnknown: '(the server no longer has what came after that line: the latest lines follow, some may be missing)',
 
