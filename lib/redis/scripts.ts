@@ -114,22 +114,22 @@ return added
 
 /**
  * ARGV: prefix, id, count. For `since|`: the newest `count` entries strictly after id (newest
- * first) with what says whether "after id" is whole: the highest id trimming deleted
- * (max-deleted-entry-id, Redis 7; before that, conservatively, the id just below the first
- * entry left) and the last id the stream gave out. A missing stream has neither.
+ * first) with what says whether "after id" is whole: the horizon and the last id the stream
+ * gave out. Trimming (MAXLEN) removes entries from the head without moving Redis'
+ * max-deleted-entry-id, so when fewer entries are left than were ever added, the horizon is
+ * "just before the first entry left", sent as "-FIRST" (an id before it may have lost its
+ * successor: unknown); otherwise it is "0-0". A missing stream has neither.
  */
 export const AFTER = new Script(`
 local key = ARGV[1]..':log'
 if redis.call('EXISTS', key) == 0 then return {'0-0', '0-0', {}} end
 local info = redis.call('XINFO', 'STREAM', key)
-local deleted, last, first = nil, '0-0', nil
-for i = 1, #info - 1, 2 do
-  if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-  if info[i] == 'last-generated-id' then last = info[i + 1] end
-  if info[i] == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
-end
-if not deleted then deleted = first and ('-'..first) or '0-0' end
-return {deleted, last, redis.call('XREVRANGE', key, '+', '('..ARGV[2], 'COUNT', ARGV[3])}
+local fields = {}
+for i = 1, #info - 1, 2 do fields[info[i]] = info[i + 1] end
+local horizon = '0-0'
+local first = type(fields['first-entry']) == 'table' and fields['first-entry'][1] or nil
+if first and (fields['entries-added'] == nil or tonumber(fields['entries-added']) > tonumber(fields['length'])) then horizon = '-'..first end
+return {horizon, fields['last-generated-id'] or '0-0', redis.call('XREVRANGE', key, '+', '('..ARGV[2], 'COUNT', ARGV[3])}
 `);
 
 /**

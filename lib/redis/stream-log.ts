@@ -72,7 +72,7 @@ export class RedisStreamLog implements MessageLog {
       switchMap((reply): Observable<After> => {
         const [deleted, lastGiven, entries] = Array.isArray(reply) ? (reply as [unknown, unknown, unknown]) : [];
         if (typeof deleted !== 'string' || typeof lastGiven !== 'string' || !Array.isArray(entries)) return of({ known: false, events: [] });
-        // Before Redis 7 (no max-deleted-entry-id) the script sends "-FIRST": known from FIRST on.
+        // "-FIRST" (the stream was trimmed): known from its first entry left on.
         const horizon = deleted.startsWith('-') ? parseId(deleted.slice(1)) : parseId(deleted);
         const sinceHorizon = horizon !== undefined && compareParts(parts, horizon) >= 0;
         const given = parseId(lastGiven);
