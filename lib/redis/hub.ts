@@ -11,7 +11,7 @@
  * (`reconcile.ts`) re-registers presence. Answers that need Redis are Observables.
  */
 import { randomBytes } from 'node:crypto';
-import { Observable, SchedulerLike, Subject, asyncScheduler, catchError, defer, from, map, of } from 'rxjs';
+import { Observable, SchedulerLike, Subject, asyncScheduler, catchError, defer, from, isObservable, map, mergeMap, of } from 'rxjs';
 import { Answer, Hub, Inboxes, LocalPresence, Presence, RenameResult } from '../hub';
 import { Event, EventStamp, nameKey } from '../protocol';
 import { IdClock, formatId, isLogged, parseId } from '../store/log';
@@ -254,6 +254,28 @@ export class RedisHub implements Hub {
       catchError((err: unknown) => {
         this.link.trouble(err);
         return of(this.renameHere(id, name));
+      }),
+    );
+  }
+
+  /**
+   * A holder on this node gets its address back (here and in Redis) before the name is claimed;
+   * a holder on another node is not reached yet: the claim then answers 'taken'.
+   */
+  claim(id: string, name: string): Answer<RenameResult> {
+    const holder = this.local.holder(name);
+    const displaced = holder === undefined || holder === id ? undefined : this.local.get(holder);
+    if (!displaced) return this.rename(id, name);
+    const freed$ = this.rename(displaced.id, displaced.addr);
+    const next$ = (): Answer<RenameResult> => {
+      this.inboxes.deliver(displaced.id, { kind: 'reclaimed', name: displaced.name, addr: displaced.addr });
+      return this.rename(id, name);
+    };
+    if (!isObservable(freed$)) return next$();
+    return freed$.pipe(
+      mergeMap(() => {
+        const answer$ = next$();
+        return isObservable(answer$) ? answer$ : of(answer$);
       }),
     );
   }
