@@ -147,3 +147,39 @@ it(title('Redis away: account commands are answered "unavailable" at once, and t
   t.is(await a.nextLine(), userLine(a.addr, a.addr, 'still here'));
   t.true(logs.some((l) => l.startsWith('accounts: failed ')));
 });
+
+it(title('with the Redis hub: a login takes its name from a holder on the same node, and the other node sees the new holder'), async (t) => {
+  const redis = await redisFor(t);
+  const { RedisHub } = await import('../../lib/redis/hub');
+  const node = async (nodeId: string) => {
+    const hub = new RedisHub({ url: redis.url, prefix: 'test', nodeId });
+    await hub.start();
+    const shared = await accountsOn(t, redis.url);
+    return startServer(t, { lang: 'en', hub, history: false, accounts: { kdf: CHEAP, store: shared, limiter: shared } });
+  };
+  const one = await node('one');
+  const two = await node('two');
+  const a = await join(t, one.port, 'en');
+  await a.send('rename|alice');
+  await a.expectLine(texts.en.renamed('alice'));
+  t.is(await ask(a, 'register|alice-pass-1'), texts.en.registered('alice'));
+  // Another connection on the same node logs in: the first is replaced and gets its address back.
+  const b = await join(t, one.port, 'en');
+  t.is(await ask(b, 'login|alice|alice-pass-1'), texts.en.loggedIn('alice'));
+  await waitFor(() => a.received.includes(texts.en.loggedInElsewhere(a.addr)), a.received);
+  // Node two's users find alice under b's address; a private message from there reaches b.
+  const c = await join(t, two.port, 'en');
+  await waitFor(async () => (await c.who()).includes(userLine(b.addr, 'alice', texts.en.listed)), c.received);
+  await c.send('to|alice|across nodes');
+  await waitFor(() => b.received.includes(`${c.addr} : across nodes`), b.received);
+  t.false(a.received.includes(`${c.addr} : across nodes`));
+});
+
+/** Polls a condition over a few seconds (another node answers through Redis: there is no one event to await). */
+async function waitFor(condition: () => boolean | Promise<boolean>, seen: readonly string[]): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`condition not met; seen: ${JSON.stringify(seen)}`);
+}
