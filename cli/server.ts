@@ -5,6 +5,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { loadServerConfig, reload } from '../lib/env';
 import { SERVER_USAGE } from '../lib/flags';
 import { LEVELS, createLogger } from '../lib/logger';
+import { openAccounts } from '../lib/auth/open';
 import { RedisHub } from '../lib/redis/hub';
 import { Address, ChatServer, DEFAULTS } from '../lib/server';
 import type { MessageLog } from '../lib/store/log';
@@ -75,7 +76,15 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  const server = new ChatServer({ ...flags.value.server, logger, hub, history });
+  let accounts;
+  try {
+    accounts = await openAccounts({ redisUrl: flags.value.redisUrl, history });
+  } catch (err) {
+    process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (!accounts.config.store) logger.log('warn', accounts.where, { component: 'accounts' });
+  const server = new ChatServer({ ...flags.value.server, logger, hub, history, accounts: accounts.config });
   collectDefaultMetrics({ register: server.metrics.registry });
   // Listens, or says in one line why it cannot and exits 1.
   const listenOrExit = async (transport: 'tcp' | 'tls', port: number, flag: string, listen: () => Promise<Address>) => {
@@ -148,7 +157,7 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
-    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => history && history.close()).then(
+    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => accounts.close()).then(() => history && history.close()).then(
       () => process.exit(0),
       () => process.exit(1),
     );
