@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   }
   let accounts;
   try {
-    accounts = await openAccounts({ redisUrl: flags.value.redisUrl, history });
+    accounts = await openAccounts({ redisUrl: flags.value.redisUrl, history, allowPlaintext: flags.value.allowPlaintextAuth });
   } catch (err) {
     process.stderr.write(`${NAME}: ${(err as Error).message}\n`);
     process.exit(1);

@@ -66,6 +66,8 @@ export interface ServerConfig {
   readonly nodeTimeoutMs?: number;
   /** The durable message log (SQLite in `dir`), or false with --no-history. */
   readonly history: { readonly dir: string; readonly maxLines: number } | false;
+  /** --allow-plaintext-auth: passwords accepted over plain connections from anywhere (unsafe). */
+  readonly allowPlaintextAuth?: boolean;
   /** With --redis: the cluster's log is the Redis stream, of this bound; false with --no-history. */
   readonly streamLog?: { readonly maxLines: number } | false;
   /** With --redis: most events a node keeps while it cannot reach Redis. */
@@ -110,6 +112,8 @@ Options:
   --data-dir DIR                where the message log is kept (SQLite), created if missing (default ${HISTORY_DEFAULTS.dir};
                                 not used with --redis: the cluster's log is a Redis stream)
   --no-history                  keep no message log: history| and since| find nothing
+  --allow-plaintext-auth        accept passwords over plain (non-TLS) connections from other hosts: UNSAFE,
+                                for a trusted network or a TLS proxy in front
   --history-max-lines N         events the log keeps; older ones are deleted (default ${HISTORY_DEFAULTS.maxLines})
   --history-page N              most events one history| or since| reply holds (default ${DEFAULTS.historyPage})
 ${OPS_USAGE}  -h, --help                    show this help
@@ -143,6 +147,7 @@ export const SERVER_FLAGS: Spec = {
   'outage-buffer': { type: 'string' },
   'data-dir': { type: 'string' },
   'no-history': { type: 'boolean' },
+  'allow-plaintext-auth': { type: 'boolean' },
   'history-max-lines': { type: 'string' },
   'history-page': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -287,6 +292,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
       history,
       ops: ops.ops,
       ...(tls ? { tls } : {}),
+      ...(v['allow-plaintext-auth'] ? { allowPlaintextAuth: true } : {}),
     },
   };
 }

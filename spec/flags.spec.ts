@@ -78,3 +78,10 @@ test('unknown flags, missing values and stray arguments are one line each', (t) 
     t.false(message.startsWith('no error'), message);
   }
 });
+
+test('--allow-plaintext-auth is off unless given', (t) => {
+  const off = parseServerFlags([]);
+  t.is(off.ok === true && off.value.allowPlaintextAuth, undefined);
+  const on = parseServerFlags(['--allow-plaintext-auth']);
+  t.is(on.ok === true && on.value.allowPlaintextAuth, true);
+});
