@@ -1,18 +1,23 @@
 #!/usr/bin/env node
 /**
  * Delivered lines a second: one node (in memory), one node on Redis, two nodes on one Redis
- * with the clients split between them. Bounded in clients, messages and time; servers and
- * redis-server are child processes on 127.0.0.1, stopped at the end.
+ * with the clients split between them (the Redis hub delivers from the log stream). With
+ * `--pubsub-ref REV`, the same two Redis scenarios again with the server as it was at git
+ * commit REV (the pub/sub hub before the stream), in the same sitting. Bounded in clients,
+ * messages and time; servers and redis-server are child processes on 127.0.0.1, stopped at
+ * the end. The load average is printed with the figures: the machine may be shared.
  *
- *   node -r ts-node/register/transpile-only bench/redis-two-nodes.ts [--clients 100] [--senders 10] [--messages 200] [--runs 3] [--timeout 20]
+ *   node -r ts-node/register/transpile-only bench/redis-two-nodes.ts [--clients 100] [--senders 10] [--messages 200] [--runs 3] [--timeout 20] [--pubsub-ref c833758^]
  *
  * Each scenario runs `--runs` times on the same servers; the table shows the median.
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
-import { HAVE_REDIS, NO_REDIS, startRedis } from '../spec/helpers/redis';
-import { transpileCli } from '../spec/redis/transpiled-cli';
+import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../spec/helpers/redis';
+import { TranspiledCli, transpileCli } from '../spec/redis/transpiled-cli';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -22,11 +27,17 @@ interface Options {
   messages: number;
   timeoutS: number;
   runs: number;
+  /** A git commit whose server to measure too (the pub/sub hub). */
+  pubsubRef?: string;
 }
 
 function options(argv: readonly string[]): Options {
   const o: Options = { clients: 100, senders: 10, messages: 200, timeoutS: 20, runs: 3 };
   for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === '--pubsub-ref') {
+      o.pubsubRef = argv[i + 1];
+      continue;
+    }
     const value = Number(argv[i + 1]);
     if (!Number.isFinite(value) || value <= 0) throw new Error(`bad value for ${argv[i]}: ${argv[i + 1]}`);
     if (argv[i] === '--clients') o.clients = Math.min(Math.floor(value), 2000);
@@ -42,10 +53,10 @@ function options(argv: readonly string[]): Options {
 
 const cli = transpileCli();
 
-function startServer(redisUrl?: string): Promise<{ port: number; child: ChildProcess }> {
+function startServer(redisUrl?: string, from: TranspiledCli = cli): Promise<{ port: number; child: ChildProcess }> {
   const args = ['--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000'];
   if (redisUrl) args.push('--redis', redisUrl);
-  const child = spawn(process.execPath, [...cli.args, ...args], { cwd: ROOT, env: cli.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [...from.args, ...args], { cwd: ROOT, env: from.env, stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -110,22 +121,54 @@ interface Result {
   readonly delivered: number;
   readonly seconds: number;
   readonly linesPerSecond: number;
+  /** CPU seconds per million deliveries: the server processes, and redis-server. */
+  readonly nodeCpu: number;
+  readonly redisCpu: number;
 }
 
-/** The median run of `o.runs`, by lines a second. */
-async function scenario(name: string, ports: readonly number[], o: Options): Promise<Result & { readonly all: readonly number[] }> {
-  const runs: Result[] = [];
-  for (let i = 0; i < o.runs; i++) runs.push(await once(name, ports, o));
-  const sorted = [...runs].sort((a, b) => a.linesPerSecond - b.linesPerSecond);
-  return { ...sorted[Math.floor(sorted.length / 2)], all: runs.map((r) => r.linesPerSecond) };
+/** A scenario: the ports its clients connect to, the processes whose CPU it costs. */
+interface Setup {
+  readonly name: string;
+  readonly ports: readonly number[];
+  readonly pids: readonly number[];
+  readonly redisPid?: number;
 }
 
-async function once(name: string, ports: readonly number[], o: Options): Promise<Result> {
+/** utime + stime of a process, in seconds (Linux /proc); 0 where it cannot be read. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Every setup's runs, interleaved (run 1 of each, then run 2 of each...): on a shared machine
+ * whose load changes over minutes, each scenario gets the same mix of quiet and busy moments.
+ * The median run by lines a second, with every run's figure.
+ */
+async function interleaved(setups: readonly Setup[], o: Options): Promise<(Result & { readonly all: readonly number[] })[]> {
+  const runs = setups.map((): Result[] => []);
+  for (let i = 0; i < o.runs; i++) for (const [k, setup] of setups.entries()) runs[k].push(await once(setup, o));
+  return runs.map((all) => {
+    const sorted = [...all].sort((a, b) => a.linesPerSecond - b.linesPerSecond);
+    return { ...sorted[Math.floor(sorted.length / 2)], all: all.map((r) => r.linesPerSecond) };
+  });
+}
+
+async function once(setup: Setup, o: Options): Promise<Result> {
+  const { ports } = setup;
   const clients: Counter[] = [];
   for (let i = 0; i < o.clients; i++) clients.push(await connect(ports[i % ports.length]));
   await settle(clients);
   const expected = o.clients * o.senders * o.messages;
   const total = () => clients.reduce((sum, c) => sum + c.count, 0);
+  const cpu = () => [setup.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0), cpuSeconds(setup.redisPid)];
+  const [nodeBefore, redisBefore] = cpu();
   const started = process.hrtime.bigint();
   // Senders alternate between nodes (client i is on node i % nodes).
   for (let s = 0; s < o.senders; s++) {
@@ -142,9 +185,21 @@ async function once(name: string, ports: readonly number[], o: Options): Promise
     }, 5);
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const [nodeAfter, redisAfter] = cpu();
   const delivered = total();
   for (const c of clients) c.socket.destroy();
-  return { scenario: name, nodes: ports.length, clients: o.clients, expected, delivered, seconds, linesPerSecond: Math.round(delivered / seconds) };
+  const perMillion = (used: number) => (delivered > 0 ? (used * 1e6) / delivered : 0);
+  return {
+    scenario: setup.name,
+    nodes: ports.length,
+    clients: o.clients,
+    expected,
+    delivered,
+    seconds,
+    linesPerSecond: Math.round(delivered / seconds),
+    nodeCpu: perMillion(nodeAfter - nodeBefore),
+    redisCpu: perMillion(redisAfter - redisBefore),
+  };
 }
 
 async function main(): Promise<void> {
@@ -155,32 +210,64 @@ async function main(): Promise<void> {
     return;
   }
   const children: ChildProcess[] = [];
-  const redis = await startRedis();
+  const redises: RedisServer[] = [];
   const results: (Result & { readonly all: readonly number[] })[] = [];
+  const old = o.pubsubRef === undefined ? undefined : transpileCli(o.pubsubRef);
+  const loadBefore = os.loadavg();
+  const start = async (redisUrl: string | undefined, from: TranspiledCli) => {
+    const server = await startServer(redisUrl, from);
+    children.push(server.child);
+    return { port: server.port, pid: server.child.pid ?? 0 };
+  };
   try {
-    const memory = await startServer();
-    children.push(memory.child);
-    results.push(await scenario('1 node, in memory', [memory.port], o));
-    const one = await startServer(redis.url);
-    children.push(one.child);
-    results.push(await scenario('1 node, Redis hub', [one.port], o));
-    const two = await startServer(redis.url);
-    children.push(two.child);
-    results.push(await scenario('2 nodes, Redis hub', [one.port, two.port], o));
+    // One Redis per hub version: the two must not share keys.
+    const versions = [['Redis stream', cli] as const, ...(old ? [[`Redis pub/sub (${o.pubsubRef})`, old] as const] : [])];
+    const memory = await start(undefined, cli);
+    const firsts = [];
+    for (const [label, from] of versions) {
+      const redis = await startRedis();
+      redises.push(redis);
+      firsts.push({ label, from, redis, one: await start(redis.url, from) });
+    }
+    // One node each first (no second node reading the log meanwhile), then two.
+    results.push(
+      ...(await interleaved(
+        [
+          { name: '1 node, in memory', ports: [memory.port], pids: [memory.pid] },
+          ...firsts.map(({ label, redis, one }) => ({ name: `1 node, ${label}`, ports: [one.port], pids: [one.pid], redisPid: redis.pid })),
+        ],
+        o,
+      )),
+    );
+    const pairs = [];
+    for (const first of firsts) pairs.push({ ...first, two: await start(first.redis.url, first.from) });
+    results.push(
+      ...(await interleaved(
+        pairs.map(({ label, redis, one, two }) => ({ name: `2 nodes, ${label}`, ports: [one.port, two.port], pids: [one.pid, two.pid], redisPid: redis.pid })),
+        o,
+      )),
+    );
   } finally {
     for (const child of children) child.kill('SIGKILL');
-    await redis.stop();
+    for (const redis of redises) await redis.stop();
     cli.remove();
+    old?.remove();
   }
+  const loadAfter = os.loadavg();
+  process.stdout.write(
+    `load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')}; ${os.cpus().length} cores\n`,
+  );
   process.stdout.write(`${o.clients} clients, ${o.senders} senders x ${o.messages} lines (each delivered to every client)\n`);
-  process.stdout.write(`median of ${o.runs} runs each\n`);
-  process.stdout.write('| scenario | nodes | delivered / expected | seconds | delivered lines/s | all runs |\n|---|---|---|---|---|---|\n');
+  process.stdout.write(`median of ${o.runs} runs each, the scenarios' runs interleaved\n`);
+  process.stdout.write(
+    '| scenario | nodes | delivered / expected | seconds | delivered lines/s | CPU s per 1M: nodes, redis | all runs |\n|---|---|---|---|---|---|---|\n',
+  );
   for (const r of results) {
     process.stdout.write(
-      `| ${r.scenario} | ${r.nodes} | ${r.delivered} / ${r.expected} | ${r.seconds.toFixed(2)} | ${r.linesPerSecond} | ${r.all.join(', ')} |\n`,
+      `| ${r.scenario} | ${r.nodes} | ${r.delivered} / ${r.expected} | ${r.seconds.toFixed(2)} | ${r.linesPerSecond} | ${r.nodeCpu.toFixed(2)}, ${r.redisCpu.toFixed(2)} | ${r.all.join(', ')} |\n`,
     );
   }
-  process.stdout.write(JSON.stringify({ options: o, results }) + '\n');
+  process.stdout.write(JSON.stringify({ options: o, loadBefore, loadAfter, results }) + '\n');
 }
 
 main().catch((err: Error) => {

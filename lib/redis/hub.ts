@@ -86,7 +86,7 @@ export class RedisHub implements Hub {
   /** This node's lines (and leaves) on their way into the stream; the outage buffer. */
   private readonly pending: Pending;
   private readonly maxLines: number;
-  private readonly log_: (line: string) => void;
+  private readonly note: (line: string) => void;
   /** Ids for what this node shows outside the stream, kept after every stream id seen. */
   private readonly clock = new IdClock(Date.now, { ms: 0, seq: 0 });
   /** This node's line numbers (Entry.q). */
@@ -105,7 +105,7 @@ export class RedisHub implements Hub {
     this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
     this.prefix = options.prefix ?? REDIS_DEFAULTS.prefix;
     this.maxLines = options.maxLines ?? REDIS_DEFAULTS.maxLines;
-    const log = (this.log_ = options.log ?? (() => {}));
+    const log = (this.note = options.log ?? (() => {}));
     const nodeTimeoutMs = options.nodeTimeoutMs ?? REDIS_DEFAULTS.nodeTimeoutMs;
     const reconnectMs = options.reconnectMs ?? REDIS_DEFAULTS.reconnectMs;
     const scheduler = options.scheduler ?? asyncScheduler;
@@ -339,7 +339,7 @@ export class RedisHub implements Hub {
     this.reader.stop();
     await this.link.close();
     const lost = this.pending.size + this.pending.resetDropped();
-    if (lost > 0) this.log_(`redis: closed with ${lost} event(s) said here that never reached the stream`);
+    if (lost > 0) this.note(`redis: closed with ${lost} event(s) said here that never reached the stream`);
   }
 
   /** A stamp for something shown here outside the stream: after every stream id seen so far. */
@@ -358,8 +358,8 @@ export class RedisHub implements Hub {
   /** The link is up again (or for the first time): what waited goes into the stream, reading resumes. */
   private relinked(): void {
     const dropped = this.pending.resetDropped();
-    if (dropped > 0) this.log_(`redis: ${dropped} event(s) said here during the outage were dropped (over the outage buffer)`);
-    if (this.pending.size > 0) this.log_(`redis: adding ${this.pending.size} event(s) said here during the outage to the stream`);
+    if (dropped > 0) this.note(`redis: ${dropped} event(s) said here during the outage were dropped (over the outage buffer)`);
+    if (this.pending.size > 0) this.note(`redis: adding ${this.pending.size} event(s) said here during the outage to the stream`);
     this.flushLater();
     this.reader.wake();
   }

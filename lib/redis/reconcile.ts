@@ -33,6 +33,8 @@ export class Reconciler {
   /** Bumped by every local change (join, leave, rename): a re-sync that raced one goes again. */
   private changes = 0;
   private settling: Subscription | undefined;
+  /** This node has registered with Redis before: if Redis no longer knows it, Redis lost its data. */
+  private registered = false;
 
   constructor(
     private readonly link: Link,
@@ -112,7 +114,9 @@ export class Reconciler {
         ),
         JSON.stringify(departed.map((p) => ({ g: globalId(nodeId, p.id), a: p.addr, n: p.name }))),
         this.maxLines,
+        this.registered ? '1' : '0',
       ]);
+      this.registered = true;
       for (const p of departed) this.announced.delete(p.id);
       const [lostReply, listReply, nodesReply, tailReply] = Array.isArray(reply) ? (reply as unknown[]) : [];
       if (typeof tailReply === 'string') tail = tailReply;

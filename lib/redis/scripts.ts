@@ -16,6 +16,8 @@
  *   p:log            stream: the public events (joins, leaves, lines) in the one order every
  *                          node delivers them; field `e` = JSON Entry (wire.ts); MAXLEN ~ bound
  *   p:appended:ID    string: the last line sequence number (Entry.q) added for node ID
+ *   p:log-loss       string: a stream id; Redis lost its data (restarted empty) before it, so
+ *                          `since|` an id before it is unknown (RESYNC sets it)
  *   p:events         channel: renames, JSON {o: origin node, e: {kind: 'rename', addr, name}}
  *   p:inbox:ID       channel: JSON {to: gid, from, text}, private messages for node ID, or
  *                          {to: gid, lost: name, addr}: a name taken back (RESYNC)
@@ -122,14 +124,15 @@ return added
  */
 export const AFTER = new Script(`
 local key = ARGV[1]..':log'
-if redis.call('EXISTS', key) == 0 then return {'0-0', '0-0', {}} end
+local loss = redis.call('GET', ARGV[1]..':log-loss') or '0-0'
+if redis.call('EXISTS', key) == 0 then return {'0-0', '0-0', {}, loss} end
 local info = redis.call('XINFO', 'STREAM', key)
 local fields = {}
 for i = 1, #info - 1, 2 do fields[info[i]] = info[i + 1] end
 local horizon = '0-0'
 local first = type(fields['first-entry']) == 'table' and fields['first-entry'][1] or nil
 if first and (fields['entries-added'] == nil or tonumber(fields['entries-added']) > tonumber(fields['length'])) then horizon = '-'..first end
-return {horizon, fields['last-generated-id'] or '0-0', redis.call('XREVRANGE', key, '+', '('..ARGV[2], 'COUNT', ARGV[3])}
+return {horizon, fields['last-generated-id'] or '0-0', redis.call('XREVRANGE', key, '+', '('..ARGV[2], 'COUNT', ARGV[3]), loss}
 `);
 
 /**
@@ -239,7 +242,7 @@ return reaped
 
 /**
  * ARGV: prefix, node, lease ms, members JSON [{g, a, n, k, ak, ann}], departed JSON
- * [{g, a, n}], maxlen. Makes Redis agree with this node after an outage: registers the node,
+ * [{g, a, n}], maxlen, '1' if this node has been linked before. Makes Redis agree with this node after an outage: registers the node,
  * removes and announces (offline) the members that left meanwhile, registers the current ones
  * and announces (online) those the others have not seen (joined meanwhile, or everyone if this
  * node was reaped). These announcements go into the log with `r`: this node's users saw them
@@ -253,6 +256,12 @@ export const RESYNC = new Script(`${REMOVE_MEMBER}${LIST_MEMBERS}${APPEND_ENTRY}
 local p, node, maxlen = ARGV[1], ARGV[2], ARGV[6]
 local reaped = redis.call('GET', p..':reaped:'..node)
 redis.call('DEL', p..':reaped:'..node)
+-- Linked before, neither registered nor reaped: Redis lost its data. What the stream held is
+-- gone: since| an id from before now cannot answer without a gap.
+if ARGV[7] == '1' and not reaped and redis.call('SISMEMBER', p..':nodes', node) == 0 then
+  local now = redis.call('TIME')
+  redis.call('SET', p..':log-loss', string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000))..'-0', 'NX')
+end
 redis.call('SADD', p..':nodes', node)
 redis.call('SET', p..':alive:'..node, '1', 'PX', ARGV[3])
 local function announce(kind, a, n)

@@ -70,14 +70,17 @@ export class RedisStreamLog implements MessageLog {
     if (parts === undefined) return unknown$();
     return defer(() => from(AFTER.run(link.cmd, [link.prefix, id, count + 1]))).pipe(
       switchMap((reply): Observable<After> => {
-        const [deleted, lastGiven, entries] = Array.isArray(reply) ? (reply as [unknown, unknown, unknown]) : [];
+        const [deleted, lastGiven, entries, lost] = Array.isArray(reply) ? (reply as [unknown, unknown, unknown, unknown]) : [];
         if (typeof deleted !== 'string' || typeof lastGiven !== 'string' || !Array.isArray(entries)) return of({ known: false, events: [] });
         // "-FIRST" (the stream was trimmed): known from its first entry left on.
         const horizon = deleted.startsWith('-') ? parseId(deleted.slice(1)) : parseId(deleted);
         const sinceHorizon = horizon !== undefined && compareParts(parts, horizon) >= 0;
         const given = parseId(lastGiven);
         const newest = given !== undefined && compareParts(given, this.access.newest()) > 0 ? given : this.access.newest();
-        if (!sinceHorizon || compareParts(parts, newest) > 0) return unknown$();
+        // Redis restarted empty: what the stream held before is gone (see RESYNC).
+        const loss = typeof lost === 'string' ? parseId(lost) : undefined;
+        const sinceLoss = loss === undefined || compareParts(parts, loss) >= 0;
+        if (!sinceHorizon || !sinceLoss || compareParts(parts, newest) > 0) return unknown$();
         const events = newestFirst(entries as Range);
         const truncated = events.length > count;
         return of({ known: true, events: truncated ? events.slice(events.length - count) : events, truncated });

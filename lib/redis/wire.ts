@@ -67,7 +67,10 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 
 /** The broadcast kinds a node may relay; private messages and notices never go on p:events. */
 export function decodeEnvelope(json: string): Envelope | undefined {
-  const m = parse(json);
+  return envelopeOf(parse(json));
+}
+
+function envelopeOf(m: Record<string, unknown> | undefined): Envelope | undefined {
   const e = m && typeof m.e === 'object' && m.e !== null ? (m.e as Record<string, unknown>) : undefined;
   if (!m || !e || !isString(m.o) || !isString(e.addr) || !isString(e.name)) return undefined;
   // Sanitised at the origin already; again here, because what reaches users' terminals must
@@ -91,7 +94,7 @@ export function decodeEnvelope(json: string): Envelope | undefined {
 export function decodeEntry(json: string): Entry | undefined {
   const m = parse(json);
   if (!m || !isString(m.o)) return undefined;
-  const envelope = decodeEnvelope(json);
+  const envelope = envelopeOf(m);
   if (!envelope || !('e' in envelope)) return undefined;
   const e = envelope.e;
   if (e.kind !== 'online' && e.kind !== 'offline' && e.kind !== 'say') return undefined;

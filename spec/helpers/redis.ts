@@ -26,6 +26,8 @@ if (!HAVE_REDIS) console.warn(`\n*** ${NO_REDIS} ***\n`);
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The running process's id (for a benchmark's CPU accounting). */
+  readonly pid: number | undefined;
   /** Stops it (SIGKILL: what is not persisted is lost) and waits for its exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port: empty, or from its append-only file. */
@@ -115,6 +117,9 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       return {
         port,
         url: `redis://127.0.0.1:${port}`,
+        get pid() {
+          return child.pid;
+        },
         stop: () => kill(child),
         dispose: async () => {
           await kill(child);

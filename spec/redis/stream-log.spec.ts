@@ -136,3 +136,23 @@ it(title('not linked, the log answers at once and empty; the outage buffer keeps
   for (const e of saysOf(onB.values)) t.true(Number(e.stamp?.id.split('-')[0]) >= (e.stamp?.time ?? Infinity), JSON.stringify(e.stamp));
   t.is(a.backlog, 0);
 });
+
+it(title('Redis restarted empty: since| an id from before is unknown (what the stream held is gone), after it known'), async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const [a] = await cluster(t, redis, 1);
+  const onA = new Recorder(a.events$);
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  a.say('x', 'before');
+  await onA.until((v) => saysOf(v).length === 1);
+  const before = saysOf(onA.values)[0].stamp?.id ?? '';
+  await redis.restart();
+  await onA.until((v) => v.some((e) => e.kind === 'cluster' && e.state === 'restored'), 5000, 'the link back');
+  a.say('x', 'after');
+  await onA.until((v) => saysOf(v).length === 2);
+  const lost = await answerOf(a.log.after(before, 10));
+  t.false(lost.known, 'a gap: the line said before the restart is gone from the stream');
+  t.deepEqual(texts(lost.events), ['after']);
+  const after = saysOf(onA.values)[1].stamp?.id ?? '';
+  t.deepEqual(await answerOf(a.log.after(after, 10)), { known: true, events: [], truncated: false });
+});
