@@ -19,6 +19,8 @@ export interface RateLimitOptions {
   /** Lines dropped in one burst of abuse before the client is cut off; default 10 × burst. */
   readonly dropsBeforeKick?: number;
   readonly scheduler?: SchedulerLike;
+  /** Called for every line dropped (a metric: each one counts, not one per notice). */
+  readonly onDrop?: () => void;
 }
 
 /**
@@ -54,6 +56,7 @@ export function rateLimit<T>(options: RateLimitOptions): OperatorFunction<T, T |
             return;
           }
           drops += 1;
+          options.onDrop?.();
           if (drops === 1) subscriber.next(RATE_LIMITED);
           if (drops >= dropsBeforeKick) {
             subscriber.next(FLOODING);

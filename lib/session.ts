@@ -17,16 +17,19 @@ import {
   connect,
   defer,
   finalize,
+  from,
   isObservable,
   map,
   merge,
   mergeMap,
   of,
+  range,
   takeUntil,
   tap,
+  timer,
 } from 'rxjs';
 import { SessionAccounts, SessionAccountsOptions } from './auth/session';
-import { Answer, Hub } from './hub';
+import { Answer, Hub, mapAnswer } from './hub';
 import { idle } from './idle';
 import { Framed } from './lines';
 import { Line } from './outbox';
@@ -71,6 +74,8 @@ export interface SessionOptions {
   /** Lines the user may send at once before the rate applies; twice the rate by default. */
   readonly rateBurst?: number;
   readonly scheduler?: SchedulerLike;
+  /** Called for every line the rate limit drops. */
+  readonly onDrop?: () => void;
   /** Accounts (`register|`, `login|`, `passwd|`, `logout`: lib/auth/); absent: those commands get `accountsOff`. */
   readonly accounts?: SessionAccountsOptions;
 }
@@ -83,9 +88,25 @@ function replies<T, O = Output>(answer: Answer<T>, lines: (value: T) => O[]): Ob
 /** The first thing a session does, ahead of its user's commands in the same queue. */
 const JOIN = Symbol('join');
 
-/** Sorts after every log id: a line without one (a notice) is never taken for a replayed one. */
-const AFTER_ALL = '999999999999999-999999999';
-const idOf = (line: Line): string => line.stamp?.id ?? AFTER_ALL;
+/** A line's place in the log; none for a notice (held during a replay, then released, never dropped). */
+const idOf = (line: Line): string | undefined => line.stamp?.id;
+
+/**
+ * A replay leaves in chunks of this many lines, one chunk a turn of the event loop: a
+ * `since|` of thousands of events must not hold everyone else's lines for its whole length.
+ */
+export const REPLAY_CHUNK = 250;
+
+/** Emits a replay's lines in chunks, the first at once and each next one on a later turn. */
+function paced<T>(lines: readonly T[], scheduler: SchedulerLike): Observable<T> {
+  if (lines.length <= REPLAY_CHUNK) return from(lines);
+  return range(0, Math.ceil(lines.length / REPLAY_CHUNK)).pipe(
+    concatMap((i) => {
+      const chunk = lines.slice(i * REPLAY_CHUNK, (i + 1) * REPLAY_CHUNK);
+      return i === 0 ? chunk : timer(0, scheduler).pipe(mergeMap(() => chunk));
+    }),
+  );
+}
 
 /** The replies to the history commands, as the wire protocol words them. */
 export const HISTORY = {
@@ -119,10 +140,15 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // requests come from the command branch and are consumed by the live branch of the same
     // session. A command's turn in the queue lasts until its replay has been sent.
     const replays$ = new Subject<Observable<Line | string>>();
-    // `lines` answers now (an array: the embedded logs) or later (an Observable: the Redis stream).
-    const replay = (lines: () => ObservableInput<Line | string>): Observable<Output> =>
+    // `lines` answers now (the embedded logs) or later (an Observable: the Redis stream); either
+    // way the lines leave paced.
+    const replay = (lines: () => Answer<readonly (Line | string)[]>): Observable<Output> =>
       new Observable<Output>((done) => {
-        replays$.next(defer(lines).pipe(finalize(() => done.complete())));
+        const lines$ = defer(() => {
+          const answer = lines();
+          return isObservable(answer) ? answer.pipe(concatMap((all) => paced(all, scheduler))) : paced(answer, scheduler);
+        });
+        replays$.next(lines$.pipe(finalize(() => done.complete())));
       });
     const asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, t), stamped);
 
@@ -158,13 +184,13 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
           if (!history) return [HISTORY.end];
           if (command.count === undefined) return [t.historyUsage(history.page)];
           const count = Math.min(command.count, history.page);
-          return replay(() => replies(history.log.last(count), (events): (Line | string)[] => [...events.map(asLine), HISTORY.end]));
+          return replay(() => mapAnswer(history.log.last(count), (events) => [...events.map(asLine), HISTORY.end]));
         }
         case 'since': {
           if (!history) return [HISTORY.unknown, HISTORY.end];
           const page = history.page;
           return replay(() =>
-            replies(history.log.after(command.id, page), (found): (Line | string)[] => {
+            mapAnswer(history.log.after(command.id, page), (found) => {
               const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
               return [...head, ...found.events.map(asLine), HISTORY.end];
             }),
@@ -205,7 +231,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
             of(JOIN),
             input$.pipe(
               parseCommands(),
-              rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler }),
+              rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop }),
             ),
           ).pipe(concatMap(handle), tap({ complete: end })),
         ),
@@ -219,7 +245,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
       options.broadcast$ ?? hub.events$.pipe(map(render)),
       hub.inbox(id).pipe(map((event) => accounts?.fromInbox(event) ?? render(event))),
     ).pipe(
-      replayThenLive(replays$, idOf, compareIds),
+      replayThenLive(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end] }),
       map((out) => (tags && typeof out !== 'string' ? out.tagged : out)),
     );
     return merge(live$, own$).pipe(

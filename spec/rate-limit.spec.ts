@@ -55,3 +55,13 @@ test('a rate of 0 turns the limit off', (t) => {
     expectObservable(lines.pipe(rateLimit({ perSecond: 0, burst: 1, scheduler }))).toBe('(abcdef)', { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 });
   });
 });
+
+test('onDrop is called for every dropped line, not once per notice', (t) => {
+  let drops = 0;
+  marbles(t).run(({ cold, expectObservable }) => {
+    const out = cold('abcde|').pipe(rateLimit({ perSecond: 1, burst: 2, onDrop: () => drops++ }));
+    expectObservable(out).toBe('abR--|', { a: 'a', b: 'b', R: RATE_LIMITED });
+  });
+  // c, d and e were dropped under one notice.
+  t.is(drops, 3);
+});

@@ -67,8 +67,8 @@ test('metrics move as a scripted session goes: joins, 3 lines, a flood drop, a l
   t.is(during.value('rxim_online_users'), 2);
   t.is(during.value('rxim_connections_total', { transport: 'tcp' }), 2);
 
-  // Three lines within the burst, a fourth over it: dropped, with one notice.
-  await alice.write('one\ntwo\nthree\nfour\n');
+  // Three lines within the burst, a fourth and a fifth over it: both dropped, with one notice.
+  await alice.write('one\ntwo\nthree\nfour\nfive\n');
   const said = ['one', 'two', 'three'].map((text) => userLine(alice.addr, alice.addr, text));
   t.deepEqual((await alice.nextLines(4)).sort(), [...said, server.texts.rateLimited(1)].sort());
   t.deepEqual(await bob.nextLines(3), said);
@@ -86,8 +86,8 @@ test('metrics move as a scripted session goes: joins, 3 lines, a flood drop, a l
   t.is(after.value('rxim_connections_total', { transport: 'tcp' }), 2);
   t.is(after.value('rxim_disconnects_total', { reason: 'idle' }), 2);
   t.is(after.value('rxim_disconnects_total', { reason: 'left' }), 0);
-  t.is(after.value('rxim_lines_received_total'), 5);
-  t.is(after.value('rxim_lines_dropped_total', { reason: 'rate' }), 1);
+  t.is(after.value('rxim_lines_received_total'), 6);
+  t.is(after.value('rxim_lines_dropped_total', { reason: 'rate' }), 2, 'each dropped line counts, not each notice');
   t.is(after.value('rxim_lines_dropped_total', { reason: 'too_long' }), 1);
   // Every line a client got was counted once, and nothing else.
   t.is(after.value('rxim_lines_delivered_total'), alice.received.length + bob.received.length);
@@ -109,7 +109,7 @@ test('metrics move as a scripted session goes: joins, 3 lines, a flood drop, a l
   t.is(two.value('rxim_connections', { transport: 'ws' }), 1);
   t.is(two.value('rxim_connections_total', { transport: 'ws' }), 1);
   t.is(two.value('rxim_connections', { transport: 'tcp' }), 1);
-  t.is(two.value('rxim_lines_received_total'), 7, 'who and the sync line');
+  t.is(two.value('rxim_lines_received_total'), 8, 'who and the sync line');
   t.is((await get(web.port, '/readyz')).status, 200);
 
   await server.close(500);
