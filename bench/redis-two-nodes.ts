@@ -29,10 +29,12 @@ interface Options {
   runs: number;
   /** A git commit whose server to measure too (the pub/sub hub). */
   pubsubRef?: string;
+  /** Cross-node latency samples, public line and private message (0: none). */
+  latency: number;
 }
 
 function options(argv: readonly string[]): Options {
-  const o: Options = { clients: 100, senders: 10, messages: 200, timeoutS: 20, runs: 3 };
+  const o: Options = { clients: 100, senders: 10, messages: 200, timeoutS: 20, runs: 3, latency: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     if (argv[i] === '--pubsub-ref') {
       o.pubsubRef = argv[i + 1];
@@ -45,6 +47,7 @@ function options(argv: readonly string[]): Options {
     else if (argv[i] === '--messages') o.messages = Math.min(Math.floor(value), 100_000);
     else if (argv[i] === '--timeout') o.timeoutS = Math.min(value, 120);
     else if (argv[i] === '--runs') o.runs = Math.min(Math.floor(value), 10);
+    else if (argv[i] === '--latency') o.latency = Math.min(Math.floor(value), 10_000);
     else throw new Error(`unknown flag ${argv[i]}`);
   }
   o.senders = Math.min(o.senders, o.clients);
@@ -202,6 +205,61 @@ async function once(setup: Setup, o: Options): Promise<Result> {
   };
 }
 
+/** A line socket read line by line, for the latency probe. */
+function lineReader(socket: net.Socket): (match: (line: string) => boolean) => Promise<void> {
+  let carry = '';
+  let waiting: { match: (line: string) => boolean; done: () => void } | undefined;
+  socket.setEncoding('utf8');
+  socket.on('data', (data: string) => {
+    const lines = (carry + data).split('\n');
+    carry = lines.pop() ?? '';
+    for (const line of lines) {
+      if (waiting?.match(line)) {
+        const w = waiting;
+        waiting = undefined;
+        w.done();
+      }
+    }
+  });
+  return (match) => new Promise((resolve) => (waiting = { match, done: resolve }));
+}
+
+/**
+ * Milliseconds from a client on node A sending to a client on node B receiving, one at a time:
+ * a public line (through the log stream or pub/sub) and a private message (pub/sub either way).
+ */
+async function latency(a: number, b: number, samples: number): Promise<{ say: number[]; whisper: number[] }> {
+  const open = (port: number) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const socket = net.connect({ port, host: '127.0.0.1' });
+      socket.once('error', reject);
+      // Without it the client's Nagle waits for the server's delayed ACK: 40 ms a sample.
+      socket.setNoDelay(true);
+      socket.once('connect', () => resolve(socket));
+    });
+  const [from, to] = [await open(a), await open(b)];
+  const hear = lineReader(to);
+  lineReader(from);
+  to.write('rename|bench-b\n');
+  await hear((line) => line.endsWith(':bench-b'));
+  const out = { say: [] as number[], whisper: [] as number[] };
+  for (let i = 0; i < samples; i++) {
+    for (const kind of ['say', 'whisper'] as const) {
+      const text = `probe ${kind} ${i}`;
+      const heard = hear((line) => line.endsWith(text));
+      const started = process.hrtime.bigint();
+      from.write(kind === 'say' ? `${text}\n` : `to|bench-b|${text}\n`);
+      await heard;
+      out[kind].push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+  }
+  from.destroy();
+  to.destroy();
+  return out;
+}
+
+const quantile = (values: readonly number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
+
 async function main(): Promise<void> {
   const o = options(process.argv.slice(2));
   if (!HAVE_REDIS) {
@@ -212,6 +270,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const redises: RedisServer[] = [];
   const results: (Result & { readonly all: readonly number[] })[] = [];
+  const latencies: string[] = [];
   const old = o.pubsubRef === undefined ? undefined : transpileCli(o.pubsubRef);
   const loadBefore = os.loadavg();
   const start = async (redisUrl: string | undefined, from: TranspiledCli) => {
@@ -241,6 +300,13 @@ async function main(): Promise<void> {
     );
     const pairs = [];
     for (const first of firsts) pairs.push({ ...first, two: await start(first.redis.url, first.from) });
+    for (const { label, one, two } of o.latency > 0 ? pairs : []) {
+      const probe = await latency(one.port, two.port, o.latency);
+      latencies.push(
+        `${label}: public line median ${quantile(probe.say, 0.5).toFixed(2)} ms, p99 ${quantile(probe.say, 0.99).toFixed(2)} ms; ` +
+          `private message median ${quantile(probe.whisper, 0.5).toFixed(2)} ms, p99 ${quantile(probe.whisper, 0.99).toFixed(2)} ms (${o.latency} each)`,
+      );
+    }
     results.push(
       ...(await interleaved(
         pairs.map(({ label, redis, one, two }) => ({ name: `2 nodes, ${label}`, ports: [one.port, two.port], pids: [one.pid, two.pid], redisPid: redis.pid })),
@@ -267,7 +333,8 @@ async function main(): Promise<void> {
       `| ${r.scenario} | ${r.nodes} | ${r.delivered} / ${r.expected} | ${r.seconds.toFixed(2)} | ${r.linesPerSecond} | ${r.nodeCpu.toFixed(2)}, ${r.redisCpu.toFixed(2)} | ${r.all.join(', ')} |\n`,
     );
   }
-  process.stdout.write(JSON.stringify({ options: o, loadBefore, loadAfter, results }) + '\n');
+  for (const line of latencies) process.stdout.write(`cross-node latency, ${line}\n`);
+  process.stdout.write(JSON.stringify({ options: o, loadBefore, loadAfter, results, latencies }) + '\n');
 }
 
 main().catch((err: Error) => {
