@@ -127,7 +127,11 @@ export class RedisHub implements Hub {
       {
         resync: () => this.reconcile.resync(),
         notice: (state) => {
-          if (state === 'degraded') this.showUnseen();
+          if (state === 'degraded') {
+            this.showUnseen();
+            // A catch-up that waited for the stream is stale now: the next re-sync makes its own.
+            this.waiting.length = 0;
+          }
           this.broadcast$.next({ kind: 'cluster', state });
         },
         message: (channel, message) => this.receive(channel, message),
