@@ -156,9 +156,10 @@ it(title('a node that died while Redis was down: after Redis returns, its users 
     redis,
     hubs: [a, b, c],
   } = await setup(t, 3, nodeTimeoutMs);
-  await answerOf(c.join({ id: 'v', addr: '10.0.0.3:1' }));
+  // Recording before the join: its line may reach a and b before c has the script's answer.
   const onA = recordEvents(a);
   const onB = recordEvents(b);
+  await answerOf(c.join({ id: 'v', addr: '10.0.0.3:1' }));
   await onA.until((v) => of('online')(v).length === 1);
   await onB.until((v) => of('online')(v).length === 1);
   await redis.stop();
