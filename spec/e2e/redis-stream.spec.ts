@@ -209,7 +209,7 @@ it(title('three nodes, three senders each, 200 lines each: every user on every n
 });
 
 /** Two nodes, a sender and a listener on each; an outage in the middle of the talk. */
-async function outageRun(t: ExecutionContext, redis: RedisServer, what: string, outage: () => Promise<void>): Promise<void> {
+async function outageRun(t: ExecutionContext, redis: RedisServer, what: string, outage: () => Promise<void>): Promise<{ sinceFirst: () => Promise<string[]> }> {
   const [a, b] = [await startNode(t, redis.url), await startNode(t, redis.url)];
   const [sa, la, sb, lb] = [await user(t, a), await user(t, a), await user(t, b), await user(t, b)];
   const everyone = [sa, la, sb, lb];
@@ -238,6 +238,22 @@ async function outageRun(t: ExecutionContext, redis: RedisServer, what: string, 
   // A line said during the outage on the other node came late, with the time it was said.
   const late = said(la).find((m) => m.sender === 'b' && Number(m.id.split('-')[0]) > Date.parse(m.time) + 1000);
   t.truthy(late, 'a line of b said during the outage reached a later than it was said, tagged with its original time');
+  // `since|` the first line's id, on a fresh connection: what the stream still holds.
+  const first = said(la)[0].id;
+  return {
+    sinceFirst: async () => {
+      const probe = await connect(a.port);
+      t.teardown(() => probe.destroy());
+      await probe.send('cap|tags');
+      await probe.send(`since|${first}`);
+      await until(
+        () => probe.received.includes('history|end'),
+        10_000,
+        () => 'the since| reply',
+      );
+      return probe.received;
+    },
+  };
 }
 
 it(title('Redis frozen (SIGSTOP) 10 s while users on both nodes talk: after SIGCONT, nothing lost, duplicated or reordered'), async (t) => {
@@ -254,21 +270,26 @@ it(title('Redis frozen (SIGSTOP) 10 s while users on both nodes talk: after SIGC
 it(title('Redis killed (kill -9) and restarted empty while users talk: nothing lost, duplicated or reordered'), async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
-  await outageRun(t, redis, 'kill -9, restarted empty', async () => {
+  const run = await outageRun(t, redis, 'kill -9, restarted empty', async () => {
     await redis.stop();
     await sleep(3000);
     await redis.restart();
   });
+  t.true((await run.sinceFirst()).includes('history|unknown'), 'the stream before the restart is gone: since| an id from then says so');
 });
 
 it(title('Redis killed (kill -9) and restarted from its append-only file while users talk: nothing lost, duplicated or reordered'), async (t) => {
   const redis = await startRedis({ aof: 'always' });
   t.teardown(() => redis.dispose());
-  await outageRun(t, redis, 'kill -9, restarted from AOF', async () => {
+  const run = await outageRun(t, redis, 'kill -9, restarted from AOF', async () => {
     await redis.stop();
     await sleep(3000);
     await redis.restart();
   });
+  const replay = await run.sinceFirst();
+  t.false(replay.includes('history|unknown'), 'the stream survived in the AOF: since| an id from before the kill works');
+  // More than a page followed: the newest page, said to be truncated (not unknown).
+  t.true(replay.includes('history|truncated') && replay.filter((l) => MSG.test(l)).length > 0, replay.slice(0, 3).join('\n'));
 });
 
 it(title('a user moves node (leaves node 1, joins node 2, since|LAST) while another chats: no gap, no duplicate'), async (t) => {
