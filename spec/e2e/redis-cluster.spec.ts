@@ -2,7 +2,8 @@
  * End to end: two or three server processes (the CLI, `--redis`) on one throwaway
  * redis-server behave as one chat: cross-node broadcast in per-sender order, `who`, a rename
  * race across nodes, private messages both ways, `kill -9` of a node, Redis restarted
- * mid-chat. Tests synchronise on lines received, never on sleeps.
+ * mid-chat (what was said during the outage reaches the other node after it). Tests
+ * synchronise on lines received, never on sleeps.
  */
 import test, { ExecutionContext } from 'ava';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -217,6 +218,8 @@ it(title('Redis restarted mid-chat: each node keeps chatting locally, then the c
   // bob learns of ann, once, either just before or just after the notice.
   const annOnline = `[${ann.addr}]${ann.addr}:已上线`;
   if (!beforeRestored.includes(annOnline)) await until(bob, annOnline);
+  // And then what ann said during the outage, late (the log stream), once.
+  await until(bob, `[${ann.addr}]${ann.addr}:local only`);
   await bob.send('hello again');
   await until(ann, `[${bob.addr}]${bob.addr}:hello again`);
   await until(bob, `[${bob.addr}]${bob.addr}:hello again`);
