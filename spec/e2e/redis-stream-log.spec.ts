@@ -11,7 +11,7 @@ import type { Event } from '../../lib/protocol';
 import { RedisHub, RedisHubOptions } from '../../lib/redis/hub';
 import type { After, Stamped } from '../../lib/store/log';
 import { HAVE_REDIS, NO_REDIS, RedisServer, startRedis } from '../helpers/redis';
-import { Recorder, recordEvents } from './recorder';
+import { Recorder, recordEvents } from '../redis/recorder';
 
 const it = HAVE_REDIS ? test.serial : test.skip;
 const title = (name: string) => (HAVE_REDIS ? name : `${name} [${NO_REDIS}]`);
