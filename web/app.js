@@ -3,9 +3,13 @@
  * terminal client's chat mode. Every text from the network goes into the page with
  * textContent, never as HTML. It asks for ids and times on conversation lines (`cap|tags`),
  * shows the last lines said before it came (`history|50`), fills the gap after a reconnect
- * (`since|LAST`), and keeps a present reader from the idle kick (web/keepalive.js).
+ * (`since|LAST`), and keeps a present reader from the idle kick (web/keepalive.js). Accounts:
+ * a sign-in / register / change-password form whose passwords go on the wire and nowhere
+ * else (never into the conversation, the console or localStorage); with "remember me" ticked,
+ * the name and password stay in this tab's sessionStorage and the page logs in again by
+ * itself after a reconnect or a reload (web/accounts.js reads the replies).
  */
-/* global Replay, KeepAlive -- web/history.js and web/keepalive.js, loaded before this file */
+/* global Replay, KeepAlive, Accounts -- web/history.js, web/keepalive.js, web/accounts.js, loaded before this file */
 (function () {
   'use strict';
 
@@ -30,8 +34,43 @@
       privateBadge: '私聊',
       notConnected: '未连接，消息未发送',
       unknownCommand: function (c) { return '未知命令：' + c + '（/help 查看命令）'; },
-      help: '命令：/who 在线用户 · /nick（或 /name）名字 改名 · /msg 名字 内容 私聊 · /history 条数 更早的消息 · /quit（或 /exit）断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊',
-      usage: { nick: '用法：/nick 名字', msg: '用法：/msg 名字 内容', history: '用法：/history 条数' },
+      help: '命令：/who 在线用户 · /nick（或 /name）名字 改名 · /msg 名字 内容 私聊 · /history 条数 更早的消息 · /register 注册当前用户名 · /login 名字 登录 · /passwd 修改密码 · /logout 退出登录 · /quit（或 /exit）断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊（密码只在“账号”表单中输入）',
+      usage: {
+        nick: '用法：/nick 名字',
+        msg: '用法：/msg 名字 内容',
+        history: '用法：/history 条数',
+        register: '用法：/register（注册当前用户名；密码在“账号”表单中输入，不要写在命令里）',
+        login: '用法：/login 用户名（密码在“账号”表单中输入，不要写在命令里）',
+        passwd: '用法：/passwd（密码在“账号”表单中输入，不要写在命令里）',
+      },
+      account: '账号',
+      signedOut: '未登录',
+      signedInAs: function (name) { return '已登录为 ' + name; },
+      rememberedNote: '（此标签页记住了登录）',
+      showLogin: '登录',
+      showRegister: '注册',
+      nameLabel: '用户名',
+      passwordLabel: '密码',
+      loginButton: '登录',
+      registerNameLabel: '注册当前用户名',
+      newPasswordLabel: '新密码（8 到 128 字节，不能包含“|”）',
+      againLabel: '再输入一次新密码',
+      registerButton: '注册',
+      pickNameFirst: '请先在上面改一个用户名（现在的名字还是你的地址），再注册',
+      remember: '在此标签页记住我',
+      rememberHint: '断线或刷新后自动登录；关闭标签页即忘记',
+      oldPasswordLabel: '当前密码',
+      passwdButton: '修改密码',
+      showPasswd: '修改密码',
+      logout: '退出登录',
+      forget: '不再记住',
+      forgotten: '此标签页已忘记你的密码，断线后不会自动登录',
+      passwordsDiffer: '两次输入的新密码不一致，未发送',
+      pleaseSignIn: '你尚未登录，请先登录',
+      alreadySignedIn: function (name) { return '你已登录为 ' + name + '，请先用 /logout 退出登录'; },
+      waiting: '正在等待服务器…',
+      loginAgain: function (name) { return '你在此标签页曾登录为 ' + name + '；密码没有被记住，请重新登录'; },
+      autoLoginFailed: '自动登录失败，此标签页已忘记保存的密码，请重新登录',
       clickToMessage: '点击私聊',
       earlier: '更早的消息',
       skipped: '断线期间的消息太多，只显示最近的部分，更早的已略过',
@@ -58,8 +97,43 @@
       privateBadge: 'private',
       notConnected: 'Not connected: message not sent',
       unknownCommand: function (c) { return 'Unknown command: ' + c + ' (/help for commands)'; },
-      help: 'Commands: /who online users · /nick (or /name) NAME rename · /msg NAME TEXT private message · /history N earlier messages · /quit (or /exit) disconnect · //… send a line starting with / · click a name to message it',
-      usage: { nick: 'Usage: /nick NAME', msg: 'Usage: /msg NAME TEXT', history: 'Usage: /history N' },
+      help: 'Commands: /who online users · /nick (or /name) NAME rename · /msg NAME TEXT private message · /history N earlier messages · /register register your name · /login NAME log in · /passwd change your password · /logout log out · /quit (or /exit) disconnect · //… send a line starting with / · click a name to message it (passwords go in the Account form only)',
+      usage: {
+        nick: 'Usage: /nick NAME',
+        msg: 'Usage: /msg NAME TEXT',
+        history: 'Usage: /history N',
+        register: 'Usage: /register (registers your current name; the password goes in the Account form, never in the command)',
+        login: 'Usage: /login NAME (the password goes in the Account form, never in the command)',
+        passwd: 'Usage: /passwd (the passwords go in the Account form, never in the command)',
+      },
+      account: 'Account',
+      signedOut: 'Not logged in',
+      signedInAs: function (name) { return 'Logged in as ' + name; },
+      rememberedNote: ' (remembered on this tab)',
+      showLogin: 'Log in',
+      showRegister: 'Register',
+      nameLabel: 'Name',
+      passwordLabel: 'Password',
+      loginButton: 'Log in',
+      registerNameLabel: 'Register your current name',
+      newPasswordLabel: 'New password (8 to 128 bytes, no "|")',
+      againLabel: 'New password again',
+      registerButton: 'Register',
+      pickNameFirst: 'Pick a name first (above: your name is still your address), then register it',
+      remember: 'Remember me on this tab',
+      rememberHint: 'Logs in again after a reconnect or a reload; forgotten when the tab closes',
+      oldPasswordLabel: 'Current password',
+      passwdButton: 'Change password',
+      showPasswd: 'Change password',
+      logout: 'Log out',
+      forget: 'Forget me on this tab',
+      forgotten: 'This tab forgot your password: it will not log in again by itself',
+      passwordsDiffer: 'The two new passwords differ: nothing was sent',
+      pleaseSignIn: 'You are not logged in: log in first',
+      alreadySignedIn: function (name) { return 'You are logged in as ' + name + ': log out (/logout) first'; },
+      waiting: 'Waiting for the server…',
+      loginAgain: function (name) { return 'You were logged in as ' + name + ' on this tab; the password was not remembered: log in again'; },
+      autoLoginFailed: 'Logging in again by itself failed: this tab forgot the saved password, log in again',
       clickToMessage: 'Click to send a private message',
       earlier: 'Earlier messages',
       skipped: 'Too much was said while you were away: only the latest messages are shown, some were skipped',
@@ -70,7 +144,13 @@
 
   var MAX_ENTRIES = 1000; // the log keeps this many lines: a long session stays light
   var WHO_QUIET_MS = 150; // a who reply is one burst: this much silence ends it
-  var NAME_KEY = 'rx-im-name';
+  var NAME_KEY = 'rx-im-name'; // the name to take back after a reconnect (not an account's: a login gives that)
+  // The account this tab was logged in as (no password): after a reconnect without "remember
+  // me", the page says so and fills in the name.
+  var ACCOUNT_KEY = 'rx-im-account';
+  // {name, password}, only while "remember me" is asked for: sessionStorage (this tab, until it
+  // closes), never localStorage. Cleared on logout, on a failed automatic login, on "forget".
+  var REMEMBER_KEY = 'rx-im-login';
   var EARLIER_LINES = 50; // what a newcomer is shown of what was said before it came
 
   var $ = function (id) { return document.getElementById(id); };
@@ -79,6 +159,19 @@
     sendButton: $('send-button'), target: $('target'), targetLabel: $('target-label'), targetClear: $('target-clear'),
     people: $('people'), peopleTitle: $('people-title'), users: $('users'), rename: $('rename'),
     newName: $('new-name'), renameLabel: $('rename-label'), renameButton: $('rename-button'), chatTitle: $('chat-title'),
+    account: $('account'), accountTitle: $('account-title'), accountState: $('account-state'), accountTabs: $('account-tabs'),
+    showLogin: $('show-login'), showRegister: $('show-register'),
+    loginForm: $('login-form'), loginNameLabel: $('login-name-label'), loginName: $('login-name'),
+    loginPasswordLabel: $('login-password-label'), loginPassword: $('login-password'), loginButton: $('login-button'),
+    registerForm: $('register-form'), registerNameLabel: $('register-name-label'), registerName: $('register-name'),
+    registerHint: $('register-hint'), registerPasswordLabel: $('register-password-label'), registerPassword: $('register-password'),
+    registerAgainLabel: $('register-again-label'), registerAgain: $('register-again'), registerButton: $('register-button'),
+    rememberRow: $('remember-row'), remember: $('remember'), rememberLabel: $('remember-label'), rememberHint: $('remember-hint'),
+    passwdForm: $('passwd-form'), passwdName: $('passwd-name'), passwdOldLabel: $('passwd-old-label'), passwdOld: $('passwd-old'),
+    passwdNewLabel: $('passwd-new-label'), passwdNew: $('passwd-new'), passwdAgainLabel: $('passwd-again-label'),
+    passwdAgain: $('passwd-again'), passwdButton: $('passwd-button'),
+    signedInActions: $('signed-in-actions'), showPasswd: $('show-passwd'), logoutButton: $('logout-button'), forgetButton: $('forget-button'),
+    accountReply: $('account-reply'),
   };
 
   var config = null; // from /config.json: the server's language, texts and line limit
@@ -98,6 +191,8 @@
   var lastId = null; // the id of the last logged line seen (join, leave, message): since| asks from it
   var shown = new Map(); // id -> its entry in the log: a line is shown once, whoever sends it again
   var kickedIdle = false; // the idle kick ended the last connection: a person coming back reconnects
+  var account = null; // the account this connection is logged in as, as the server's replies say
+  var accountView = 'login'; // the account form shown: 'login' | 'register' | 'passwd' | null
   var presence = KeepAlive.keepAlive({}, {
     visible: function () { return !document.hidden; },
     send: function () { if (ws && ws.readyState === WebSocket.OPEN) ws.send(''); },
@@ -116,6 +211,27 @@
     els.renameButton.textContent = ui.rename;
     els.targetClear.title = ui.cancelPrivate;
     els.targetClear.setAttribute('aria-label', ui.cancelPrivate);
+    els.accountTitle.textContent = ui.account;
+    els.showLogin.textContent = ui.showLogin;
+    els.showRegister.textContent = ui.showRegister;
+    els.loginNameLabel.textContent = ui.nameLabel;
+    els.loginPasswordLabel.textContent = ui.passwordLabel;
+    els.loginButton.textContent = ui.loginButton;
+    els.registerNameLabel.textContent = ui.registerNameLabel;
+    els.registerHint.textContent = ui.pickNameFirst;
+    els.registerPasswordLabel.textContent = ui.newPasswordLabel;
+    els.registerAgainLabel.textContent = ui.againLabel;
+    els.registerButton.textContent = ui.registerButton;
+    els.rememberLabel.textContent = ui.remember;
+    els.rememberHint.textContent = ui.rememberHint;
+    els.passwdOldLabel.textContent = ui.oldPasswordLabel;
+    els.passwdNewLabel.textContent = ui.newPasswordLabel;
+    els.passwdAgainLabel.textContent = ui.againLabel;
+    els.passwdButton.textContent = ui.passwdButton;
+    els.showPasswd.textContent = ui.showPasswd;
+    els.logoutButton.textContent = ui.logout;
+    els.forgetButton.textContent = ui.forget;
+    renderAccount();
     if (config) els.text.maxLength = config.maxLineBytes; // characters, a first bound; bytes are checked on send
     renderUsers();
     renderTarget();
@@ -303,6 +419,194 @@
     els.send.classList.toggle('private', target !== null);
   }
 
+  // ---- accounts ----
+
+  /** The name and password this tab was asked to remember, or null. */
+  function rememberedLogin() {
+    var saved;
+    try {
+      saved = JSON.parse(sessionStorage.getItem(REMEMBER_KEY) || 'null');
+    } catch {
+      saved = null; // not ours, or damaged: as good as none
+    }
+    return saved && typeof saved.name === 'string' && typeof saved.password === 'string' ? saved : null;
+  }
+
+  function rememberLogin(name, password) {
+    sessionStorage.setItem(REMEMBER_KEY, JSON.stringify({ name: name, password: password }));
+  }
+
+  function forgetLogin() {
+    sessionStorage.removeItem(REMEMBER_KEY);
+  }
+
+  /** Our name is still our address: there is nothing to register yet. */
+  function unnamed() {
+    return me.name === null || me.name === me.addr;
+  }
+
+  function renderAccount() {
+    var out = account === null;
+    var remembered = rememberedLogin() !== null;
+    var view = out ? (accountView === 'register' ? 'register' : 'login') : accountView === 'passwd' ? 'passwd' : null;
+    els.accountState.textContent = out ? ui.signedOut : ui.signedInAs(account) + (remembered ? ui.rememberedNote : '');
+    els.accountTabs.hidden = !out;
+    els.showLogin.setAttribute('aria-pressed', String(view === 'login'));
+    els.showRegister.setAttribute('aria-pressed', String(view === 'register'));
+    els.loginForm.hidden = view !== 'login';
+    els.registerForm.hidden = view !== 'register';
+    // One "remember me" for both forms: it goes in the one shown, above its button.
+    if (view === 'register') els.registerForm.insertBefore(els.rememberRow, els.registerButton);
+    else els.loginForm.insertBefore(els.rememberRow, els.loginButton);
+    els.registerName.value = me.name === null ? '' : me.name;
+    els.registerHint.hidden = !unnamed();
+    els.registerButton.disabled = unnamed();
+    els.passwdForm.hidden = view !== 'passwd';
+    els.passwdName.value = out ? '' : account;
+    els.showPasswd.setAttribute('aria-pressed', String(view === 'passwd'));
+    els.signedInActions.hidden = out;
+    els.forgetButton.hidden = !remembered;
+  }
+
+  /** The last account reply, by the form; state: 'ok' | 'error' | 'pending'. */
+  function accountStatus(text, state) {
+    els.accountReply.textContent = text;
+    els.accountReply.dataset.state = state;
+  }
+
+  /** Shows an account form (the people panel unfolded), filled in and focused. */
+  function openAccount(view, name) {
+    els.people.open = true;
+    accountView = view;
+    renderAccount();
+    var focus;
+    if (view === 'login') {
+      if (name) els.loginName.value = name;
+      focus = els.loginName.value === '' ? els.loginName : els.loginPassword;
+    } else if (view === 'register') {
+      focus = unnamed() ? els.newName : els.registerPassword;
+    } else {
+      focus = els.passwdOld;
+    }
+    focus.focus();
+    els.account.scrollIntoView({ block: 'nearest' });
+  }
+
+  /**
+   * Sends an account command and waits for its reply (see accountReply). `request.remember`:
+   * what to keep in sessionStorage if it goes through; `request.auto`: the page's own login
+   * after a reconnect. The line holds a password: it goes to the socket and nowhere else.
+   */
+  function sendAccount(kind, line, request) {
+    if (!send(line)) return false;
+    conn.auth.push({ kind: kind, auto: request.auto === true, name: request.name, remember: request.remember || null });
+    accountStatus(ui.waiting, 'pending');
+    return true;
+  }
+
+  function login(name, password, remember, auto) {
+    return sendAccount('login', 'login|' + name + '|' + password, {
+      auto: auto,
+      name: name,
+      remember: remember ? { name: name, password: password } : null,
+    });
+  }
+
+  function logout() {
+    return sendAccount('logout', 'logout', {});
+  }
+
+  /** This connection is logged in as `name` (the account's own spelling). */
+  function signedIn(name) {
+    account = name;
+    me.name = name;
+    if (me.addr !== null) users.set(me.addr, name);
+    sessionStorage.removeItem(NAME_KEY);
+    sessionStorage.setItem(ACCOUNT_KEY, name);
+    if (accountView !== 'passwd') accountView = null;
+    renderUsers();
+    renderAccount();
+  }
+
+  /** This connection is no longer logged in, or lost a registered name: its name is its address. */
+  function signedOut(addr) {
+    account = null;
+    accountView = 'login';
+    me.name = addr;
+    if (me.addr !== null) users.set(me.addr, addr);
+    sessionStorage.removeItem(NAME_KEY);
+    sessionStorage.removeItem(ACCOUNT_KEY);
+    renderUsers();
+    renderAccount();
+  }
+
+  // Shown as alerts in the conversation: refusals about passwords, and being put out of a name.
+  var ACCOUNT_ALERTS = {
+    loginFailed: true, wrongPassword: true, tooManyAttempts: true, authNeedsTls: true, accountsUnavailable: true,
+    loggedInElsewhere: true, nameReclaimed: true,
+  };
+
+  /**
+   * A reply of the accounts (Accounts.read); false when it is not one after all (a `nameTaken`
+   * that answers a rename, not a login). Replies come in the order the commands were sent, so
+   * the oldest request still waiting is the one a reply can answer.
+   */
+  function accountReply(reading, text) {
+    var head = conn.auth[0];
+    var request = head && Accounts.answers(head.kind, reading.code) ? conn.auth.shift() : null;
+    if (reading.code === 'nameTaken' && request === null) return false;
+    switch (reading.code) {
+      case 'registered':
+      case 'loggedIn':
+        signedIn(reading.name);
+        if (request && request.remember) rememberLogin(reading.name, request.remember.password);
+        else if (request) forgetLogin(); // logged in without asking to be remembered: forget any older one
+        renderAccount();
+        break;
+      case 'loggedOut':
+      case 'loggedInElsewhere':
+        // Logged out, here or by a login elsewhere: this tab must not take the account back by itself.
+        forgetLogin();
+        signedOut(reading.addr);
+        break;
+      case 'nameReclaimed':
+        signedOut(reading.addr);
+        break;
+      case 'nameRegistered':
+        // Someone's account: the way to that name is its login.
+        if (account === null) {
+          els.loginName.value = reading.name;
+          accountView = 'login';
+          renderAccount();
+        }
+        break;
+      case 'renameWhileLoggedIn':
+        if (account === null) signedIn(reading.name);
+        break;
+      case 'notLoggedIn':
+        account = null;
+        sessionStorage.removeItem(ACCOUNT_KEY);
+        renderAccount();
+        break;
+      case 'passwordChanged':
+        if (request && request.remember) rememberLogin(request.remember.name, request.remember.password);
+        accountView = null;
+        renderAccount();
+        break;
+    }
+    if (request || ACCOUNT_ALERTS[reading.code]) accountStatus(text, Accounts.failed(reading.code) ? 'error' : 'ok');
+    notice(text, ACCOUNT_ALERTS[reading.code] === true);
+    if (request && request.kind === 'login' && request.auto && reading.code !== 'loggedIn') {
+      // Whatever the reason, a remembered password that did not work is not tried again.
+      forgetLogin();
+      notice(ui.autoLoginFailed, true);
+      accountView = 'login';
+      els.loginName.value = request.name;
+      renderAccount();
+    }
+    return true;
+  }
+
   // ---- lines from the server ----
 
   var LOGGED = { join: true, leave: true, say: true };
@@ -341,13 +645,29 @@
   function joined(m, line) {
     me.addr = m.addr;
     conn.joined = true;
+    me.name = m.addr;
+    renderAccount();
     var kind = lastId === null ? 'first' : 'since';
+    // Tags first, so that the messages kept for us carry their original time; then the login
+    // the user asked us to remember, before anything else of ours (the server answers in order).
     send('cap|tags');
+    var remembered = rememberedLogin();
+    if (remembered) login(remembered.name, remembered.password, true, true);
     send(kind === 'first' ? 'history|' + EARLIER_LINES : 'since|' + lastId);
     conn.replays.push(newReplay(kind, true));
     conn.replays[0].plain.push({ line: line, read: m, at: new Date() });
+    if (remembered) return;
+    var wasAccount = sessionStorage.getItem(ACCOUNT_KEY);
     var saved = sessionStorage.getItem(NAME_KEY);
-    if (saved) send('rename|' + saved); // take our name back after a reconnect or a reload
+    if (wasAccount) {
+      // Its name is registered: only a login takes it back, and we do not have the password.
+      els.loginName.value = wasAccount;
+      accountView = 'login';
+      renderAccount();
+      notice(ui.loginAgain(wasAccount), true);
+    } else if (saved) {
+      send('rename|' + saved); // take our name back after a reconnect or a reload
+    }
   }
 
   function newReplay(kind, opening) {
@@ -471,19 +791,30 @@
         break;
       case 'renamed':
         me.name = m.name;
-        sessionStorage.setItem(NAME_KEY, m.name);
+        if (account !== null) {
+          account = m.name; // another spelling of the account's name
+          sessionStorage.setItem(ACCOUNT_KEY, m.name);
+        } else {
+          sessionStorage.setItem(NAME_KEY, m.name);
+          sessionStorage.removeItem(ACCOUNT_KEY);
+        }
         if (me.addr !== null) users.set(me.addr, m.name);
         renderUsers();
+        renderAccount();
         notice(line);
         break;
       case 'notice':
+        var reading = m.code === 'nameTaken' ? { code: 'nameTaken' } : m.code === 'other' ? Accounts.read(m.text, config.texts.accounts) : null;
+        if (reading && accountReply(reading, m.text)) break;
         if (m.code === 'kicked' || m.code === 'floodKick') final = true; // the server ended us: stay out
         if (m.code === 'kicked') kickedIdle = true;
         if (m.code === 'nameLost' && me.addr !== null) {
           me.name = me.addr;
+          account = null; // the server dropped the login with the name
           sessionStorage.removeItem(NAME_KEY);
           users.set(me.addr, me.addr);
           renderUsers();
+          renderAccount();
         }
         notice(m.text, m.code === 'kicked' || m.code === 'floodKick' || m.code === 'shutdown' || m.code === 'clusterDegraded' || m.code === 'historyLost');
         break;
@@ -543,7 +874,11 @@
     applyLanguage();
     users.clear();
     me.addr = null;
-    conn = { joined: false, tags: false, replays: [] };
+    me.name = null;
+    account = null; // a new connection is logged in as nobody until a login says so
+    if (accountView === null) accountView = 'login';
+    // auth: the account requests sent on this connection, oldest first, awaiting their replies.
+    conn = { joined: false, tags: false, replays: [], auth: [] };
     renderUsers();
     setStatus(ui.connected, 'up');
     presence.start(config.idleTimeoutMs);
@@ -598,7 +933,33 @@
         return whisper(command.to, command.text);
       case 'usage':
         notice(ui.usage[command.command]);
-        return false;
+        // Clear what could be a password typed on the command line: it must not stay on screen.
+        return command.command === 'register' || command.command === 'login' || command.command === 'passwd';
+      case 'register':
+        if (account !== null) {
+          notice(ui.alreadySignedIn(account));
+          return true;
+        }
+        openAccount('register');
+        if (unnamed()) notice(ui.pickNameFirst);
+        return true;
+      case 'login':
+        if (account !== null) {
+          notice(ui.alreadySignedIn(account));
+          return true;
+        }
+        openAccount('login', command.name);
+        return true;
+      case 'passwd':
+        if (account === null) {
+          notice(ui.pleaseSignIn);
+          openAccount('login');
+          return true;
+        }
+        openAccount('passwd');
+        return true;
+      case 'logout':
+        return logout();
       case 'help':
         notice(ui.help);
         return true;
@@ -623,6 +984,10 @@
   }
 
   function say(text) {
+    // An account command in the protocol's words is one, even in private mode: it holds a
+    // password, which must never go out as a message.
+    var kind = Accounts.rawKind(text);
+    if (kind !== null) return sendAccount(kind, text, {});
     if (target !== null) return whisper(target, text);
     var to = /^to\|([^|]+)\|([\s\S]+)$/.exec(text); // the raw protocol works too
     if (to) return whisper(to[1], to[2]);
@@ -638,13 +1003,62 @@
 
   els.send.addEventListener('submit', function (e) {
     e.preventDefault();
+    var focused = document.activeElement;
     if (submit(els.text.value)) els.text.value = '';
-    els.text.focus();
+    // Back to the box, unless the command went on in a form (/login: the password field).
+    if (document.activeElement === focused) els.text.focus();
   });
   els.rename.addEventListener('submit', function (e) {
     e.preventDefault();
     var name = els.newName.value.trim();
     if (name !== '' && send('rename|' + name)) els.newName.value = '';
+  });
+  els.showLogin.addEventListener('click', function () { openAccount('login'); });
+  els.showRegister.addEventListener('click', function () { openAccount('register'); });
+  els.showPasswd.addEventListener('click', function () {
+    if (accountView === 'passwd') {
+      accountView = null;
+      renderAccount();
+    } else {
+      openAccount('passwd');
+    }
+  });
+  // Each password field is emptied as soon as it is read, whatever happens next.
+  function taken(input) {
+    var value = input.value;
+    input.value = '';
+    return value;
+  }
+  els.loginForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var name = els.loginName.value.trim();
+    var password = taken(els.loginPassword);
+    if (name === '' || password === '') return;
+    login(name, password, els.remember.checked, false);
+  });
+  els.registerForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var password = taken(els.registerPassword);
+    var again = taken(els.registerAgain);
+    if (unnamed()) return accountStatus(ui.pickNameFirst, 'error');
+    if (password !== again) return accountStatus(ui.passwordsDiffer, 'error');
+    sendAccount('register', 'register|' + password, { remember: els.remember.checked ? { password: password } : null });
+  });
+  els.passwdForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var old = taken(els.passwdOld);
+    var password = taken(els.passwdNew);
+    var again = taken(els.passwdAgain);
+    if (password !== again) return accountStatus(ui.passwordsDiffer, 'error');
+    // A remembered login follows the change, once the server says it is done.
+    var kept = rememberedLogin();
+    sendAccount('passwd', 'passwd|' + old + '|' + password, { remember: kept ? { name: kept.name, password: password } : null });
+  });
+  els.logoutButton.addEventListener('click', logout);
+  els.forgetButton.addEventListener('click', function () {
+    forgetLogin();
+    renderAccount();
+    accountStatus(ui.forgotten, 'ok');
   });
   els.targetClear.addEventListener('click', function () { setTarget(null); });
   els.text.addEventListener('keydown', function (e) {

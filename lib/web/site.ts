@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_BYTES } from '../auth/passwords';
 import { Texts } from '../texts';
 
 /** The files the page is made of: a fixed list, so no request path ever reaches the disk. */
@@ -17,6 +18,7 @@ const FILES: Record<string, string> = {
   '/commands.js': 'commands.js',
   '/history.js': 'history.js',
   '/keepalive.js': 'keepalive.js',
+  '/accounts.js': 'accounts.js',
   '/style.css': 'style.css',
   '/favicon.svg': 'favicon.svg',
 };
@@ -61,6 +63,52 @@ function template(render: (...args: string[]) => string): string[] {
   return Array.from({ length: gaps.length + 1 }, (_, i) => parts[i] ?? '');
 }
 
+/** A text as all its fixed parts, for a text that repeats an argument (`nameRegistered` names NAME twice). */
+function parts(render: (...args: string[]) => string): string[] {
+  const gaps = Array.from({ length: render.length }, (_, i) => String.fromCharCode(0xe000 + i));
+  return render(...gaps).split(new RegExp(`[${gaps.join('')}]`));
+}
+
+/** A text around one number (minutes, a port), once per plural form: `1 minute`, `2 minutes`. */
+function numbered(render: (n: number) => string): string[][] {
+  return [1, 2].map((n) => {
+    const text = render(n);
+    const at = text.lastIndexOf(String(n));
+    return [text.slice(0, at), text.slice(at + String(n).length)];
+  });
+}
+
+/**
+ * The accounts' replies for web/accounts.js: each code -> its forms, each form its fixed parts
+ * (one part: the exact text). No text holds a password.
+ */
+function accountTexts(t: Texts): Record<string, string[][]> {
+  return {
+    nameRegistered: [parts((name) => t.nameRegistered(name))],
+    alreadyRegistered: [template((name) => t.alreadyRegistered(name))],
+    registered: [template((name) => t.registered(name))],
+    loggedInElsewhere: [template((addr) => t.loggedInElsewhere(addr))],
+    loggedOut: [template((addr) => t.loggedOut(addr))],
+    loggedIn: [template((name) => t.loggedIn(name))],
+    nameReclaimed: [template((name, addr) => t.nameReclaimed(name, addr))],
+    renameWhileLoggedIn: [template((account) => t.renameWhileLoggedIn(account))],
+    offlineKept: [template((name) => t.offlineKept(name))],
+    tooManyAttempts: numbered((minutes) => t.tooManyAttempts(minutes)),
+    authNeedsTls: [...numbered((port) => t.authNeedsTls(port)), [t.authNeedsTls(undefined)]],
+    registerNeedsName: [[t.registerNeedsName]],
+    passwordInvalid: [[t.passwordInvalid(PASSWORD_MIN_BYTES, PASSWORD_MAX_BYTES)]],
+    loginFailed: [[t.loginFailed]],
+    notLoggedIn: [[t.notLoggedIn]],
+    passwordChanged: [[t.passwordChanged]],
+    wrongPassword: [[t.wrongPassword]],
+    accountsUnavailable: [[t.accountsUnavailable]],
+    accountsOff: [[t.accountsOff]],
+    usageRegister: [[t.accountUsage('register')]],
+    usageLogin: [[t.accountUsage('login')]],
+    usagePasswd: [[t.accountUsage('passwd')]],
+  };
+}
+
 /**
  * What the page needs to read the protocol's lines in the server's language, and the idle
  * timeout its keep-alive must beat (web/keepalive.js; absent: the page assumes the default 60 s).
@@ -88,6 +136,7 @@ export function pageConfig(t: Texts, maxLineBytes: number, idleTimeoutMs?: numbe
       clusterRestored: t.clusterRestored,
       nameLost: template((name, addr) => t.nameLost(name, addr)),
       historyLost: t.historyLost,
+      accounts: accountTexts(t),
     },
   };
 }
