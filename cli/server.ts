@@ -5,6 +5,7 @@ import { collectDefaultMetrics } from 'prom-client';
 import { loadServerConfig, reload } from '../lib/env';
 import { SERVER_USAGE } from '../lib/flags';
 import { LEVELS, createLogger } from '../lib/logger';
+import { fitConnections } from '../lib/admission';
 import { openAccounts } from '../lib/auth/open';
 import { RedisHub } from '../lib/redis/hub';
 import { Address, ChatServer, DEFAULTS } from '../lib/server';
@@ -84,7 +85,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   if (!accounts.config.store) logger.log('warn', accounts.where, { component: 'accounts' });
-  const server = new ChatServer({ ...flags.value.server, logger, hub, history, accounts: accounts.config });
+  // Within the open-files limit (lib/admission.ts): a flood meets the server's refusal, never EMFILE.
+  let procLimits: string | undefined;
+  try {
+    procLimits = readFile('/proc/self/limits');
+  } catch {
+    procLimits = undefined; // not Linux: the limit as given
+  }
+  const fitted = fitConnections(flags.value.server.maxConnections ?? DEFAULTS.maxConnections, procLimits);
+  if (fitted.lowered)
+    logger.log('warn', `--max-connections lowered to ${fitted.max}: the process may open ${fitted.openFiles} files (ulimit -n)`, { component: 'admission' });
+  const server = new ChatServer({ ...flags.value.server, maxConnections: fitted.max, logger, hub, history, accounts: accounts.config });
   collectDefaultMetrics({ register: server.metrics.registry });
   // Listens, or says in one line why it cannot and exits 1.
   const listenOrExit = async (transport: 'tcp' | 'tls', port: number, flag: string, listen: () => Promise<Address>) => {

@@ -95,6 +95,8 @@ Options:
   --max-queue-bytes N           pending output a client may have before it is cut off (default ${DEFAULTS.maxQueueBytes})
   --max-connections N           refuse connections beyond this many (default ${DEFAULTS.maxConnections})
   --max-connections-per-ip N    refuse connections from one IP beyond this many, 0 = no limit (default ${DEFAULTS.maxConnectionsPerIp})
+                                (both count every port's connections: chat, TLS, page requests, WebSockets)
+  --max-web-connections N       of those, the most the web port may hold (default: half of --max-connections)
   --rate-limit N                lines a second each client may send, 0 = no limit (default ${DEFAULTS.rateLimit})
   --rate-burst N                lines a client may send at once before the rate applies (default ${DEFAULTS.rateBurst})
   --http-port PORT              port of the web chat (page and WebSocket), 0 for any free one (default ${DEFAULT_HTTP_PORT})
@@ -133,6 +135,7 @@ export const SERVER_FLAGS: Spec = {
   'max-queue-bytes': { type: 'string' },
   'max-connections': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
+  'max-web-connections': { type: 'string' },
   'rate-limit': { type: 'string' },
   'rate-burst': { type: 'string' },
   'http-port': { type: 'string' },
@@ -174,6 +177,7 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
     ['max-queue-bytes', 'maxQueueBytes', 1024, 1024 * 1024 * 1024],
     ['max-connections', 'maxConnections', 1, 1_000_000],
     ['max-connections-per-ip', 'maxConnectionsPerIp', 0, 1_000_000],
+    ['max-web-connections', 'maxWebConnections', 1, 1_000_000],
     ['rate-burst', 'rateBurst', 1, 1_000_000],
     ['history-page', 'historyPage', 1, 100_000],
   ];

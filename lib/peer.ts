@@ -26,6 +26,15 @@ export interface Peer {
   end(): void;
   /** Closes now, dropping what is queued. */
   destroy(): void;
+  /**
+   * Stops and starts reading the client (lib/overload.ts: past the turn's budget, TCP flow
+   * control slows the sender instead of the server queueing). A transport without them is
+   * never paused.
+   */
+  pause?(): void;
+  resume?(): void;
+  /** Drops what is queued and not yet handed to the kernel: at shutdown the notice goes first. */
+  discard?(): void;
   /** Runs once when the transport is closed, whoever closed it. */
   onClose(callback: () => void): void;
 }

@@ -9,11 +9,13 @@ import { MemoryAccounts } from './auth/accounts';
 import { AccountsConfig, Auth, passwordsAllowed } from './auth/auth';
 import { MemoryLimiter } from './auth/limiter';
 import { Passwords } from './auth/passwords';
+import { Admission, Refusal, Ticket } from './admission';
 import { Hub, MemoryHub } from './hub';
 import { Framed, TOO_LONG } from './lines';
 import { Logger, SILENT, lineLogger } from './logger';
 import { ServerMetrics, Transport, clusterOf } from './metrics';
 import { Line, Outbox } from './outbox';
+import { Pausable, ReadBudget, gate } from './overload';
 import type { Peer } from './peer';
 import { Event, renderEvent } from './protocol';
 import type { MessageLog } from './store/log';
@@ -40,10 +42,20 @@ export interface ServerOptions {
   readonly maxLineBytes?: number;
   /** Most output a peer may have pending before it is cut off (its "SendQ"). */
   readonly maxQueueBytes?: number;
-  /** Connections beyond this many are refused with a notice. */
+  /**
+   * Connections beyond this many, every port together (chat, TLS, page requests, WebSockets),
+   * are refused at accept (lib/admission.ts): a chat client with a notice, a web one at once.
+   */
   readonly maxConnections?: number;
-  /** Connections from one IP beyond this many are refused; 0: no limit. */
+  /** Connections from one IP beyond this many, every port together, are refused; 0: no limit. */
   readonly maxConnectionsPerIp?: number;
+  /** The web port's share of `maxConnections` (page requests and WebSockets); half of it by default. */
+  readonly maxWebConnections?: number;
+  /**
+   * Input handled per turn of the event loop, in ms, before reading pauses until the next turn
+   * (lib/overload.ts): an overloaded server slows its senders and stays responsive. 0: no bound.
+   */
+  readonly readBudgetMs?: number;
   /** Lines a second each peer may send (token bucket); 0 turns the limit off. */
   readonly rateLimit?: number;
   /** Lines a peer may send at once before the rate applies. */
@@ -89,6 +101,9 @@ export const DEFAULTS = {
   maxQueueBytes: 1024 * 1024,
   maxConnections: 10_000,
   maxConnectionsPerIp: 0,
+  // Each turn ends with a flush of O(recipients) writes: at 10 ms, fanout to 1,000 clients lost
+  // about half its throughput to them; at 25 ms nothing measurable, and turns stay short.
+  readBudgetMs: 25,
   rateLimit: 20,
   rateBurst: 40,
   historyPage: 200,
@@ -120,8 +135,12 @@ export class ChatServer {
   /** The proxies whose word on a client's address is taken; the web edge reads it too. */
   readonly trustProxy: TrustedProxies | undefined;
   private readonly proxy: ProxyProtocolOptions | undefined;
-  private readonly peers = new Map<Peer, Subscription>();
-  private readonly perIp = new Map<string, number>();
+  /** Each session's subscription, and its end's bookkeeping (logged once, however it ends). */
+  private readonly peers = new Map<Peer, { readonly subscription: Subscription; readonly finish: () => void }>();
+  /** Every accepted socket's place against the limits, all ports; the web edge admits through it too. */
+  readonly admission: Admission;
+  /** Input handled per turn (lib/overload.ts); undefined with `readBudgetMs: 0`. */
+  readonly readBudget: ReadBudget | undefined;
   private readonly listeners: Listener[] = [];
   private sessions = 0;
   // Session ids are unique on the hub even when several servers share it (one process, tests).
@@ -142,6 +161,8 @@ export class ChatServer {
       maxQueueBytes: options.maxQueueBytes ?? DEFAULTS.maxQueueBytes,
       maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
       maxConnectionsPerIp: options.maxConnectionsPerIp ?? DEFAULTS.maxConnectionsPerIp,
+      maxWebConnections: options.maxWebConnections ?? Math.ceil((options.maxConnections ?? DEFAULTS.maxConnections) / 2),
+      readBudgetMs: options.readBudgetMs ?? DEFAULTS.readBudgetMs,
       rateLimit: options.rateLimit ?? DEFAULTS.rateLimit,
       rateBurst: options.rateBurst ?? DEFAULTS.rateBurst,
       historyPage: options.historyPage ?? DEFAULTS.historyPage,
@@ -150,6 +171,11 @@ export class ChatServer {
     this.texts = catalogues[this.options.lang];
     this.scheduler = options.scheduler ?? asyncScheduler;
     const logger = (this.logger = options.logger ?? (options.log ? lineLogger(options.log) : SILENT));
+    this.admission = new Admission(this.options);
+    this.readBudget =
+      this.options.readBudgetMs > 0
+        ? new ReadBudget({ budgetMs: this.options.readBudgetMs, log: (line) => logger.log('warn', line, { event: 'overload' }) })
+        : undefined;
     this.metrics = new ServerMetrics({ online: () => this.hub.size, cluster: clusterOf(this.hub) });
     if (options.proxyProtocol && !options.trustProxy) throw new Error('proxyProtocol needs trustProxy: the proxies allowed to name clients');
     this.trustProxy = options.trustProxy;
@@ -198,25 +224,38 @@ export class ChatServer {
     return this.peers.size;
   }
 
-  /** Starts a session for a peer: the one entry point for every transport (`transport` labels its metrics). */
-  accept(peer: Peer, transport: Transport = 'tcp'): void {
-    const { maxConnections, maxConnectionsPerIp, maxQueueBytes } = this.options;
-    const fromIp = this.perIp.get(peer.ip) ?? 0;
-    const refusal =
-      this.closing ? this.texts.shutdown
-      : this.peers.size >= maxConnections ? this.texts.serverFull
-      : maxConnectionsPerIp > 0 && fromIp >= maxConnectionsPerIp ? this.texts.tooManyFromAddress
-      : undefined;
+  /** Connections reset by their client before the server accepted them (nothing to announce; counted, not logged one by one). */
+  get resetBeforeAccept(): number {
+    return this.admission.resetBeforeAccept;
+  }
+
+  /** A socket of the web port refused at accept (lib/web/limits.ts): counted, logged at debug only, since a flood is thousands. */
+  refusedWeb(addr: string, why: Refusal): void {
+    this.metrics.disconnects.refused++;
+    this.logger.log('debug', `refused ${addr}: ${why}`, { event: 'refused', addr, transport: 'ws', reason: why });
+  }
+
+  /**
+   * Starts a session for a peer: the one entry point for every transport (`transport` labels
+   * its metrics). `ticket`: the place its socket took when the transport accepted it
+   * (lib/admission.ts); a peer without one (an embedder's, a test's) takes its place here.
+   */
+  accept(peer: Peer, transport: Transport = 'tcp', ticket?: Ticket): void {
+    const { maxQueueBytes } = this.options;
+    const place = ticket ?? this.admission.admit('chat', peer.ip);
+    // A place taken for a proxy's connection counts under the client's IP once it is named.
+    const because = place.refused ?? (this.closing ? 'shutdown' : this.admission.name(place, peer.ip));
     const { addr } = peer;
-    if (refusal !== undefined) {
+    if (because !== undefined) {
+      const refusal = because === 'shutdown' ? this.texts.shutdown : because === 'per_ip' ? this.texts.tooManyFromAddress : this.texts.serverFull;
       this.metrics.disconnects.refused++;
-      const because = refusal === this.texts.shutdown ? 'shutdown' : refusal === this.texts.serverFull ? 'full' : 'per_ip';
       this.logger.log('info', `refused ${addr}: ${refusal}`, { event: 'refused', addr, transport, reason: because });
+      if (!ticket) this.admission.release(place);
       peer.write(new Line(refusal).encoded);
       peer.end();
       return;
     }
-    this.perIp.set(peer.ip, fromIp + 1);
+    if (!ticket) peer.onClose(() => this.admission.release(place));
     this.metrics.open[transport]++;
     this.metrics.opened[transport]++;
     this.logger.log('info', `connected ${addr}`, { event: 'connected', addr, transport });
@@ -224,7 +263,10 @@ export class ChatServer {
     const rateNotice = this.texts.rateLimited(this.options.rateLimit);
 
     let reason: CloseReason | 'left' | 'error' = 'left';
-    const output$ = session(peer.lines$.pipe(tap((line) => this.countLine(line))), {
+    // Past the turn's read budget, its input waits (lib/overload.ts); a transport that cannot pause is never held.
+    const counted$ = peer.lines$.pipe(tap((line) => this.countLine(line)));
+    const input$ = this.readBudget && peer.pause && peer.resume ? counted$.pipe(gate(this.readBudget, peer as Pausable)) : counted$;
+    const output$ = session(input$, {
       hub: this.hub,
       texts: this.texts,
       addr: peer.addr,
@@ -265,18 +307,20 @@ export class ChatServer {
       },
       complete: () => peer.end(),
     });
-    this.peers.set(peer, subscription);
-    peer.onClose(() => {
-      subscription.unsubscribe();
+    // Logged once, when the transport closes, or at shutdown when the server ends it (the
+    // process may exit before every transport reports its close).
+    const finish = () => {
       if (!this.peers.delete(peer)) return;
-      const left = (this.perIp.get(peer.ip) ?? 1) - 1;
-      if (left > 0) this.perIp.set(peer.ip, left);
-      else this.perIp.delete(peer.ip);
       const why = reason === 'left' && this.closing ? 'shutdown' : reason;
       this.metrics.open[transport]--;
       this.metrics.disconnects[why]++;
       const line = why === 'left' ? `disconnected ${addr}` : `disconnected ${addr} (${describe(why, maxQueueBytes)})`;
       this.logger.log('info', line, { event: 'disconnected', addr, transport, reason: why });
+    };
+    this.peers.set(peer, { subscription, finish });
+    peer.onClose(() => {
+      subscription.unsubscribe();
+      finish();
     });
   }
 
@@ -330,8 +374,17 @@ export class ChatServer {
   async listen(): Promise<Address> {
     const { host, port, maxLineBytes } = this.options;
     const listener = await listenTcp(
-      (peer) => this.accept(peer),
-      { host, port, maxLineBytes, outbox: this.outbox, metrics: this.metrics, proxy: this.proxy },
+      (peer, ticket) => this.accept(peer, 'tcp', ticket),
+      // Behind the PROXY protocol the socket's address is the proxy's: counted under the client's once its header names it.
+      {
+        host,
+        port,
+        maxLineBytes,
+        outbox: this.outbox,
+        metrics: this.metrics,
+        proxy: this.proxy,
+        admit: (socket) => this.admission.admitSocket(socket, 'chat', !this.proxy),
+      },
       (line) => this.logger.log('error', line),
     );
     this.listeners.push(listener);
@@ -363,25 +416,52 @@ export class ChatServer {
   async close(graceMs = 1000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.admission.close();
     const stopped = Promise.all(this.listeners.map((listener) => listener.close()));
     const peers = [...this.peers.keys()];
     const notice = new Line(this.texts.shutdown).encoded;
-    for (const peer of peers) peer.write(notice);
+    // The notice goes ahead of everything not yet handed to the kernel: a backlog (an
+    // overloaded server's) neither delays it nor outlasts the grace period.
+    for (const peer of peers) {
+      peer.discard?.();
+      peer.write(notice);
+    }
     // Closed before the sessions end, so that their leaves are not broadcast to each other.
     const hubClosed = this.hub.close();
+    // Every session ends, and is logged, before any transport flushes: a flush releases input
+    // the read budget held, which must find no session left to feed.
     for (const peer of peers) {
-      this.peers.get(peer)?.unsubscribe();
-      peer.end();
+      const entry = this.peers.get(peer);
+      entry?.subscription.unsubscribe();
+      entry?.finish();
     }
-    const gone = Promise.all(peers.map((peer) => new Promise<void>((resolve) => peer.onClose(resolve))));
+    const open = new Set(peers);
+    const gone = Promise.all(
+      peers.map(
+        (peer) =>
+          new Promise<void>((resolve) =>
+            peer.onClose(() => {
+              open.delete(peer);
+              resolve();
+            }),
+          ),
+      ),
+    );
+    for (const peer of peers) peer.end();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([gone, late]);
     clearTimeout(timer);
-    for (const peer of this.peers.keys()) peer.destroy();
+    for (const peer of open) peer.destroy();
     await Promise.all([stopped, hubClosed]);
     this.events.unsubscribe();
     this.history?.commit();
+    const resets = this.admission.resetBeforeAccept;
+    // Nothing to say for a server that never had a client (a CLI that failed to start).
+    if (peers.length > 0 || resets > 0) {
+      const line = `shutdown: ${peers.length} sessions ended (${peers.length - open.size} closed in time); ${resets} connections were reset before they were accepted`;
+      this.logger.log('info', line, { event: 'shutdown', sessions: peers.length, destroyed: open.size, reset_before_accept: resets });
+    }
   }
 }
 

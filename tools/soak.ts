@@ -5,12 +5,19 @@
  * clients (must be 0: exit 1 otherwise), disconnects by reason, and peak RSS.
  *
  *   npm run soak -- --minutes 1
+ *
+ * With --overload, instead: the overload-then-SIGTERM scenario of tools/overload.ts against the
+ * server CLI as a child process (exit 1 unless every client got the notice and the process
+ * exited 0 within 2 s of the signal).
+ *
+ *   npm run soak -- --overload --clients 1000 --rate 15 --seconds 20
  */
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { Observable } from 'rxjs';
 import { TOO_LONG, splitLines } from '../lib/lines';
 import { ChatServer, DEFAULTS } from '../lib/server';
+import { describeOverload, runOverload } from './overload';
 
 const USAGE = `Usage: npm run soak -- [options]
 
@@ -19,6 +26,14 @@ const USAGE = `Usage: npm run soak -- [options]
   --port PORT     its port
   --chatters N    well-behaved clients that chat and check every message (default 20)
   -h, --help      this help
+
+  --overload      instead: C clients each sending R lines a second to the server CLI (a child
+                  process) for S seconds, then SIGTERM; fails unless every client got the
+                  notice and the server exited 0 within 2 s
+  --clients C     with --overload: clients, 1 to 5000 (default 1000)
+  --rate R        with --overload: lines a second each, up to 1000 (default 15)
+  --seconds S     with --overload: seconds of load before the signal, up to 600 (default 20)
+  --cli PATH      with --overload: the server CLI to run (default: this tree's cli/server.ts)
 `;
 
 interface Options {
@@ -26,6 +41,7 @@ interface Options {
   readonly host?: string;
   readonly port?: number;
   readonly chatters: number;
+  readonly overload?: { readonly clients: number; readonly rate: number; readonly seconds: number; readonly cli?: string };
 }
 
 function options(argv: string[]): Options | string {
@@ -33,7 +49,18 @@ function options(argv: string[]): Options | string {
   try {
     values = parseArgs({
       args: argv,
-      options: { minutes: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, chatters: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        minutes: { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        chatters: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        overload: { type: 'boolean' },
+        clients: { type: 'string' },
+        rate: { type: 'string' },
+        seconds: { type: 'string' },
+        cli: { type: 'string' },
+      },
       strict: true,
     }).values;
   } catch (err) {
@@ -47,7 +74,29 @@ function options(argv: string[]): Options | string {
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) return `--port must be a port number, got '${values.port}'`;
   if ((values.host === undefined) !== (port === undefined)) return '--host and --port go together';
+  if (values.overload) {
+    const clients = Number(values.clients ?? '1000');
+    if (!Number.isInteger(clients) || clients < 1 || clients > 5000) return `--clients must be a whole number from 1 to 5000, got '${values.clients}'`;
+    const rate = Number(values.rate ?? '15');
+    if (!(rate > 0) || rate > 1000) return `--rate must be a number of lines a second above 0, up to 1000, got '${values.rate}'`;
+    const seconds = Number(values.seconds ?? '20');
+    if (!(seconds > 0) || seconds > 600) return `--seconds must be a number of seconds above 0, up to 600, got '${values.seconds}'`;
+    if (values.host !== undefined) return '--overload runs its own server CLI: no --host/--port (use --cli)';
+    return { minutes, chatters, overload: { clients, rate, seconds, cli: values.cli } };
+  }
+  if (values.clients !== undefined || values.rate !== undefined || values.seconds !== undefined || values.cli !== undefined)
+    return '--clients, --rate, --seconds and --cli go with --overload';
   return { minutes, host: values.host, port, chatters };
+}
+
+/** The overload scenario: 0 when every client got the notice and the server exited 0 within 2 s. */
+async function overload(o: NonNullable<Options['overload']>): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const report = await runOverload({ clients: o.clients, perSecond: o.rate, seconds: o.seconds, cli: o.cli, progress: out });
+  for (const line of describeOverload(report)) out(line);
+  const ok = report.exitCode === 0 && report.exitAfterMs < 2000 && report.notified === report.clients && report.crashLines.length === 0;
+  if (!ok) process.stderr.write('soak: FAILED: the shutdown under overload missed its promise (every client notified, exit 0 within 2 s)\n');
+  return ok ? 0 : 1;
 }
 
 // --- the load's pace: well inside the default limits (20 lines/s, burst 40, 4096-byte lines, 60 s idle)
@@ -141,7 +190,12 @@ class Chatter {
   private allEnded: () => void = () => {};
   private done = false;
 
-  constructor(readonly id: number, host: string, port: number, private readonly everyone: number) {
+  constructor(
+    readonly id: number,
+    host: string,
+    port: number,
+    private readonly everyone: number,
+  ) {
     this.client = new Client(host, port);
     this.client.onLine = (line) => this.receive(line);
     void this.client.closed.then(() => {
@@ -219,6 +273,7 @@ async function main(): Promise<number> {
     (help ? process.stdout : process.stderr).write(help ? opts : `soak: ${opts}\n${USAGE}`);
     return help ? 0 : 2;
   }
+  if (opts.overload) return overload(opts.overload);
 
   const reasons = new Map<string, number>();
   let server: ChatServer | undefined;
@@ -229,13 +284,15 @@ async function main(): Promise<number> {
       host: '127.0.0.1',
       port: 0,
       log: (line) => {
-        const kind = line.startsWith('disconnected') ? /\(([^)]*)\)$/.exec(line)?.[1] ?? 'left' : line.startsWith('refused') ? 'refused' : undefined;
+        const kind = line.startsWith('disconnected') ? (/\(([^)]*)\)$/.exec(line)?.[1] ?? 'left') : line.startsWith('refused') ? 'refused' : undefined;
         if (kind) reasons.set(kind, (reasons.get(kind) ?? 0) + 1);
       },
     });
     ({ host, port } = await server.listen());
   }
-  const where = server ? `an in-process server on ${host}:${port} (defaults: ${DEFAULTS.rateLimit} lines/s, burst ${DEFAULTS.rateBurst}, send queue ${DEFAULTS.maxQueueBytes} B)` : `${host}:${port}`;
+  const where = server
+    ? `an in-process server on ${host}:${port} (defaults: ${DEFAULTS.rateLimit} lines/s, burst ${DEFAULTS.rateBurst}, send queue ${DEFAULTS.maxQueueBytes} B)`
+    : `${host}:${port}`;
   process.stdout.write(`soak: ${opts.minutes} min against ${where}\n`);
 
   const rss = setInterval(() => (stats.peakRss = Math.max(stats.peakRss, process.memoryUsage().rss)), 250);
@@ -322,7 +379,9 @@ async function main(): Promise<number> {
 
   const progress = setInterval(() => {
     const s = Math.round((Date.now() - started) / 1000);
-    process.stdout.write(`  ${s} s: ${stats.chatSent} sent, ${stats.delivered} delivered, ${stats.disordered} out of order; never-readers cut ${stats.neverReadersCut}, flooders kicked ${stats.floodersKicked}, resetters ${stats.resetters}; rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB\n`);
+    process.stdout.write(
+      `  ${s} s: ${stats.chatSent} sent, ${stats.delivered} delivered, ${stats.disordered} out of order; never-readers cut ${stats.neverReadersCut}, flooders kicked ${stats.floodersKicked}, resetters ${stats.resetters}; rss ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB\n`,
+    );
   }, 10_000);
 
   while (Date.now() < deadline) await sleep(200);
@@ -352,7 +411,12 @@ async function main(): Promise<number> {
     `  well-behaved clients disconnected: ${stats.wellBehavedCut.length}${stats.wellBehavedCut.length ? ` (${stats.wellBehavedCut.join(', ')})` : ''}`,
     `  renames: ${stats.renames} (hostile ones refused: ${stats.hostileRenamesRefused})`,
     `misbehaving: ${stats.neverReaders} never-readers (${stats.neverReadersCut} seen cut off) fed ${stats.privateSent} private messages (${mb(stats.privateBytes)} MB); ${stats.flooders} flooders (${stats.floodersKicked} kicked, ${stats.rateNotices} rate notices); ${stats.resetters} resetters`,
-    server ? `server disconnects by reason: ${[...reasons].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}: ${v}`).join(', ')}` : 'server disconnects by reason: n/a (external server: see its log)',
+    server
+      ? `server disconnects by reason: ${[...reasons]
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')}`
+      : 'server disconnects by reason: n/a (external server: see its log)',
     `peak RSS: ${mb(stats.peakRss)} MB (${server ? 'server and load in this process' : 'the load generator only'})`,
   ];
   process.stdout.write(out.join('\n') + '\n');

@@ -1,5 +1,6 @@
 /** The TCP listener: accepted sockets become peers of a `ChatServer`. */
 import * as net from 'node:net';
+import type { Ticket } from '../admission';
 import type { Outbox } from '../outbox';
 import type { Peer } from '../peer';
 import { SocketPeerOptions, socketPeer } from './peer';
@@ -22,20 +23,29 @@ export interface TcpOptions {
   readonly metrics?: SocketPeerOptions['metrics'];
   /** Every connection opens with a PROXY protocol header from a trusted proxy. */
   readonly proxy?: ProxyProtocolOptions;
+  /**
+   * Counts each socket against the server's limits the moment it is accepted (lib/admission.ts);
+   * undefined: it was reset before that (counted, destroyed). A refused one still becomes a peer,
+   * for the chat's notice.
+   */
+  readonly admit?: (socket: net.Socket) => Ticket | undefined;
 }
 
 /** Listens; resolves with the address actually bound, rejects with the listen error (EADDRINUSE...). */
-export function listenTcp(accept: (peer: Peer) => void, options: TcpOptions, log: (line: string) => void): Promise<Listener> {
+export function listenTcp(accept: (peer: Peer, ticket?: Ticket) => void, options: TcpOptions, log: (line: string) => void): Promise<Listener> {
   const tcp = net.createServer((socket) => {
     // Reset before we got to it: no address, nobody to announce.
     if (socket.remoteAddress === undefined) {
+      options.admit?.(socket); // counts it
       socket.destroy();
       return;
     }
+    const ticket = options.admit?.(socket);
+    if (options.admit && !ticket) return;
     socket.setNoDelay(true);
     const peerOptions = { maxLineBytes: options.maxLineBytes, outbox: options.outbox, metrics: options.metrics };
-    if (options.proxy) takeProxyHeader(socket, options.proxy, (client) => accept(socketPeer(socket, { ...peerOptions, client })));
-    else accept(socketPeer(socket, peerOptions));
+    if (options.proxy) takeProxyHeader(socket, options.proxy, (client) => accept(socketPeer(socket, { ...peerOptions, client }), ticket));
+    else accept(socketPeer(socket, peerOptions), ticket);
   });
   return new Promise((resolve, reject) => {
     tcp.once('error', reject);

@@ -29,11 +29,29 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
   // write and one syscall per socket per turn, however many lines.
   let pending: Buffer[] = [];
   let pendingBytes = 0;
-  const flush = () => {
+  // While the socket has not drained, lines stay here rather than in its buffer: not handed
+  // over, so that the shutdown notice can go ahead of them (`discard`), and kept as the shared
+  // Buffers they are, not copied per socket. `carried` counts them for the send queue's bound.
+  let carried = 0;
+  let awaitingDrain = false;
+  const drained = () => {
+    awaitingDrain = false;
+    if (pending.length > 0) outbox.later(flush);
+  };
+  const flush = (force = false) => {
+    if (!force && pending.length > 0 && socket.writableNeedDrain && !socket.destroyed) {
+      carried = pendingBytes;
+      if (!awaitingDrain) {
+        awaitingDrain = true;
+        socket.once('drain', drained);
+      }
+      return;
+    }
     const batch = pending;
     pending = [];
     const bytes = pendingBytes;
     pendingBytes = 0;
+    carried = 0;
     if (batch.length === 0 || socket.destroyed || socket.writableEnded) return;
     try {
       socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
@@ -52,21 +70,30 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
     lines$: socketBytes(socket).pipe(splitLines(options.maxLineBytes)),
     write(data) {
       if (socket.destroyed || socket.writableEnded) return;
-      if (pending.push(data) === 1) outbox.later(flush);
+      if (pending.push(data) === 1 && !awaitingDrain) outbox.later(flush);
       pendingBytes += data.length;
+      if (carried > 0) carried += data.length;
     },
-    // What the kernel has refused so far: this turn's batch is not offered to it yet, so a
-    // reader is never cut off for one large reply (a `who` in a big room).
-    queued: () => socket.writableLength,
+    // What the kernel has refused so far, and what waits for the socket to drain: this turn's
+    // batch is not offered to it yet, so a reader is never cut off for one large reply (a
+    // `who` in a big room).
+    queued: () => socket.writableLength + carried,
     end: () => {
       if (socket.destroyed) return;
       // Through the outbox: the log commits first, even for a last line.
       outbox.flushAll();
-      flush();
+      flush(true);
       socket.end();
       setTimeout(() => socket.destroy(), lingerMs).unref();
     },
     destroy: () => socket.destroy(),
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    discard: () => {
+      pending = [];
+      pendingBytes = 0;
+      carried = 0;
+    },
     onClose: (callback) => {
       if (socket.closed) queueMicrotask(callback);
       else socket.once('close', callback);

@@ -11,6 +11,7 @@ import { ChatServer } from '../server';
 import type { TlsCertificate } from '../tcp/tls';
 import { forwardedClient } from './forwarded';
 import { healthRoutes, metricsRoute } from './health';
+import { HttpTimeouts, guardWeb } from './limits';
 import { webSocketPeer } from './peer';
 import { defaultWebRoot, pageConfig, site } from './site';
 
@@ -32,6 +33,8 @@ export interface WebOptions {
   readonly metrics?: boolean;
   /** Serve HTTPS and WSS with this certificate (`--tls-cert`); its `reload()` reaches this server too. */
   readonly tls?: TlsCertificate;
+  /** Deadlines of page requests (lib/web/limits.ts: a few seconds by default; tests pass shorter ones). */
+  readonly timeouts?: HttpTimeouts;
 }
 
 export interface WebHandle {
@@ -190,10 +193,14 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
   };
   const server = options.tls ? https.createServer(options.tls.serverOptions(), respond) : http.createServer(respond);
   const stopUsing = options.tls && server instanceof https.Server ? options.tls.use(server) : undefined;
+  // Every connection admitted against the chat's limits at accept, short deadlines, the web's share.
+  const guard = guardWeb(server, chat, options.timeouts);
   const wss = new WebSocketServer({
     server,
     path: WEB_SOCKET_PATH,
     maxPayload: maxPayload(options.maxLineBytes),
+    // The peer answers pings itself, so that a ping flood ends with a reason (lib/web/peer.ts).
+    autoPong: false,
     verifyClient: ({ req }: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
       const verdict = sameOrigin(arrivalOf(req), extraOrigins);
       done(verdict === 'ok', 403, verdict === 'host' ? 'Forbidden: unknown Host' : 'Forbidden: cross-origin WebSocket');
@@ -208,7 +215,7 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     const peer = webSocketPeer(ws, request, { maxLineBytes: options.maxLineBytes, outbox: chat.outbox, metrics: chat.metrics, clientIp: client.ip });
     // TLS here, or ended at a trusted proxy that says so (X-Forwarded-Proto: https).
     const secure = request.socket instanceof TLSSocket || client.proto === 'https';
-    chat.accept(secure ? { ...peer, secure: true } : peer, 'ws');
+    chat.accept(secure ? { ...peer, secure: true } : peer, 'ws', guard.ticketOf(request.socket));
   });
   // The WebSocketServer re-emits the HTTP server's errors; the listen promise reports them.
   wss.on('error', () => {});

@@ -11,6 +11,11 @@ import type { Outbox } from '../outbox';
 import { Peer, formatAddress } from '../peer';
 
 const NEWLINE = Buffer.from('\n');
+/**
+ * A client that pings while this much it was sent waits unread (pongs, lines) is flooding: ws
+ * counts pongs not yet written instead (60), which a burst of pings in one packet reaches too.
+ */
+export const PING_FLOOD_BYTES = 64 * 1024;
 
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -43,19 +48,54 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: 
       subscriber.next(frame);
       if (frame.length === 0 || frame[frame.length - 1] !== 0x0a) subscriber.next(NEWLINE);
     };
-    const onClose = () => subscriber.complete();
+    // Without a close frame (1006) the client is gone as a TCP reset is: an error, logged with
+    // its reason. A close frame is a normal end.
+    const onClose = (code: number) =>
+      code === 1006 ? subscriber.error(new Error('connection lost: closed without a close frame (1006)')) : subscriber.complete();
     const onError = (err: Error) => subscriber.error(err);
-    ws.on('message', onMessage).on('close', onClose).on('error', onError);
+    // Pings are answered here, not by ws (the server has autoPong off): a client that pings
+    // and never reads the pongs is ended with a reason, where ws would terminate it silently.
+    const onPing = (data: Buffer) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > PING_FLOOD_BYTES) {
+        subscriber.error(new Error(`ping flood: pinging with over ${PING_FLOOD_BYTES} bytes unread`));
+        ws.terminate();
+        return;
+      }
+      ws.pong(data, false);
+    };
+    ws.on('message', onMessage).on('close', onClose).on('error', onError).on('ping', onPing);
     return () => {
-      ws.off('message', onMessage).off('close', onClose).off('error', onError);
+      ws.off('message', onMessage).off('close', onClose).off('error', onError).off('ping', onPing);
     };
   });
   const lines$: Observable<Framed> = frames$.pipe(splitLines(maxLineBytes));
-  // This turn's lines, one frame each, sent when the outbox flushes.
+  // This turn's lines, one frame each, sent when the outbox flushes. While the socket has not
+  // drained they stay here, shared and not yet handed over (see lib/tcp/peer.ts), `carried`
+  // bytes of them, counted in the send queue.
   let pending: Buffer[] = [];
-  const flush = () => {
+  let pendingBytes = 0;
+  let carried = 0;
+  let awaitingDrain = false;
+  const socket = request.socket;
+  const drained = () => {
+    awaitingDrain = false;
+    if (pending.length > 0) outbox.later(flush);
+  };
+  const flush = (force = false) => {
+    // (`writableNeedDrain`, not a size of our own: it is what makes the socket say 'drain'.)
+    if (!force && pending.length > 0 && socket.writableNeedDrain && !socket.destroyed) {
+      carried = pendingBytes;
+      if (!awaitingDrain) {
+        awaitingDrain = true;
+        socket.once('drain', drained);
+      }
+      return;
+    }
     const batch = pending;
     pending = [];
+    pendingBytes = 0;
+    carried = 0;
     if (ws.readyState !== ws.OPEN) return;
     // The server hands over encoded lines with their `\n`, shared by every recipient: a frame
     // is a view of one without the `\n`, sent as text (no decoding, no copy per peer).
@@ -68,16 +108,26 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: 
     lines$,
     write(data) {
       if (ws.readyState !== ws.OPEN) return;
-      if (pending.push(data) === 1) outbox.later(flush);
+      if (pending.push(data) === 1 && !awaitingDrain) outbox.later(flush);
+      pendingBytes += data.length;
+      if (carried > 0) carried += data.length;
     },
-    // What ws holds plus what its socket has not handed to the kernel: the SendQ bound's measure.
-    queued: () => ws.bufferedAmount,
+    // What ws holds plus what its socket has not handed to the kernel, and what waits for it to
+    // drain: the SendQ bound's measure.
+    queued: () => ws.bufferedAmount + carried,
     end: () => {
       outbox.flushAll();
-      flush();
+      flush(true);
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
     },
     destroy: () => ws.terminate(),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    discard: () => {
+      pending = [];
+      pendingBytes = 0;
+      carried = 0;
+    },
     onClose(callback) {
       if (ws.readyState === ws.CLOSED) queueMicrotask(callback);
       else ws.once('close', () => callback());
