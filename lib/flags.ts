@@ -25,7 +25,7 @@ export function parse(argv: readonly string[], spec: Spec): { values: Record<str
   }
   try {
     const { values } = parseArgs({ args, options: spec, strict: true, allowPositionals: false });
-    return { values: values as Record<string, string | boolean | undefined> };
+    return { values };
   } catch (err) {
     // parseArgs explains at length; the first sentence is the one the operator needs.
     return { error: (err as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/s, '') };

@@ -31,11 +31,13 @@ export type RenameResult = 'ok' | 'taken';
 export type Answer<T> = T | Observable<T>;
 
 /** An answer transformed: now if it came now, when it comes otherwise. */
+// eslint-disable-next-line rxjs-x/finnish -- an Answer is a value or a stream: no `$`, like Promise-or-value names elsewhere
 export function mapAnswer<T, R>(answer: Answer<T>, f: (value: T) => R): Answer<R> {
   return isObservable(answer) ? answer.pipe(map(f)) : f(answer);
 }
 
 /** An answer as a Promise, for code that awaits it (tests, scripts). */
+// eslint-disable-next-line rxjs-x/finnish -- an Answer is a value or a stream (see mapAnswer)
 export function answerOf<T>(answer: Answer<T>): Promise<T> {
   return isObservable(answer) ? firstValueFrom(answer) : Promise.resolve(answer);
 }
@@ -192,8 +194,8 @@ export class LocalPresence {
 }
 
 export class MemoryHub implements Hub {
-  private readonly broadcast = new Subject<Event>();
-  readonly events$ = this.broadcast.asObservable();
+  private readonly broadcast$ = new Subject<Event>();
+  readonly events$ = this.broadcast$.asObservable();
   private readonly presence = new LocalPresence();
   private readonly inboxes = new Inboxes();
 
@@ -207,13 +209,13 @@ export class MemoryHub implements Hub {
 
   join(member: { readonly id: string; readonly addr: string }): Presence {
     const presence = this.presence.add(member.id, member.addr);
-    this.broadcast.next({ kind: 'online', addr: presence.addr, name: presence.name });
+    this.broadcast$.next({ kind: 'online', addr: presence.addr, name: presence.name });
     return presence;
   }
 
   leave(id: string): void {
     const presence = this.presence.remove(id);
-    if (presence) this.broadcast.next({ kind: 'offline', addr: presence.addr, name: presence.name });
+    if (presence) this.broadcast$.next({ kind: 'offline', addr: presence.addr, name: presence.name });
   }
 
   rename(id: string, name: string): RenameResult {
@@ -233,7 +235,7 @@ export class MemoryHub implements Hub {
 
   say(id: string, text: string): void {
     const presence = this.presence.get(id);
-    if (presence) this.broadcast.next({ kind: 'say', addr: presence.addr, name: presence.name, text });
+    if (presence) this.broadcast$.next({ kind: 'say', addr: presence.addr, name: presence.name, text });
   }
 
   whisper(fromId: string, toName: string, text: string): boolean {
@@ -242,7 +244,8 @@ export class MemoryHub implements Hub {
     return from !== undefined && to !== undefined && this.inboxes.deliver(to, { kind: 'private', from: from.name, text });
   }
 
-  async close(): Promise<void> {
-    this.broadcast.complete();
+  close(): Promise<void> {
+    this.broadcast$.complete();
+    return Promise.resolve();
   }
 }

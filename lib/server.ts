@@ -260,7 +260,6 @@ export class ChatServer {
     this.metrics.opened[transport]++;
     this.logger.log('info', `connected ${addr}`, { event: 'connected', addr, transport });
     // Counted per line read (a sender's, not per recipient); a rate drop is seen by its notice.
-    const rateNotice = this.texts.rateLimited(this.options.rateLimit);
 
     let reason: CloseReason | 'left' | 'error' = 'left';
     // Past the turn's read budget, its input waits (lib/overload.ts); a transport that cannot pause is never held.
@@ -279,6 +278,7 @@ export class ChatServer {
       rateLimit: this.options.rateLimit,
       rateBurst: this.options.rateBurst,
       scheduler: this.scheduler,
+      onDrop: this.countRateDrop,
       accounts: this.auth && {
         auth: this.auth,
         ip: peer.ip,
@@ -291,10 +291,8 @@ export class ChatServer {
       next: (out: Output) => {
         if (this.closing) return; // only the shutdown notice goes out now
         if (out instanceof Line) peer.write(out.encoded);
-        else if (typeof out === 'string') {
-          if (out === rateNotice) this.metrics.dropped.rate++;
-          peer.write(new Line(out).encoded);
-        } else {
+        else if (typeof out === 'string') peer.write(new Line(out).encoded);
+        else {
           reason = out.close;
           // A peer over its send queue would take ages to flush: drop it now.
           if (reason === 'sendq') peer.destroy();
@@ -325,6 +323,10 @@ export class ChatServer {
   }
 
   /** A private message's place in the log, kept with it when it waits for an offline account. */
+  private readonly countRateDrop = (): void => {
+    this.metrics.dropped.rate++;
+  };
+
   private readonly stampPrivate = (event: Extract<Event, { kind: 'private' }>): { readonly id?: string; readonly time: number } => {
     if (!this.history) return { time: this.scheduler.now() };
     const { id, time } = this.history.stamp(event);

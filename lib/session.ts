@@ -81,6 +81,7 @@ export interface SessionOptions {
 }
 
 /** The lines for a hub's answer: at once when it answered at once, else when it answers. */
+// eslint-disable-next-line rxjs-x/finnish -- an Answer is a value or a stream (lib/hub.ts)
 function replies<T, O = Output>(answer: Answer<T>, lines: (value: T) => O[]): ObservableInput<O> {
   return isObservable(answer) ? answer.pipe(mergeMap(lines)) : lines(answer);
 }
@@ -140,22 +141,24 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // requests come from the command branch and are consumed by the live branch of the same
     // session. A command's turn in the queue lasts until its replay has been sent.
     const replays$ = new Subject<Observable<Line | string>>();
-    // `lines` answers now (the embedded logs) or later (an Observable: the Redis stream); either
+    // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
     // way the lines leave paced.
-    const replay = (lines: () => Answer<readonly (Line | string)[]>): Observable<Output> =>
-      new Observable<Output>((done) => {
+    // eslint-disable-next-line rxjs-x/finnish -- a function that answers a value or a stream (lib/hub.ts)
+    function replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
+      return new Observable<Output>((done) => {
         const lines$ = defer(() => {
-          const answer = lines();
-          return isObservable(answer) ? answer.pipe(concatMap((all) => paced(all, scheduler))) : paced(answer, scheduler);
+          const read$ = read();
+          return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
         });
         replays$.next(lines$.pipe(finalize(() => done.complete())));
       });
+    }
     const asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, t), stamped);
 
     // A command's replies: an array when they are known now, an Observable when the hub
     // answers later. concatMap keeps them in the order the commands came, the join first:
     // lines that arrive while a shared hub is still taking the join wait in its queue.
-    const handle = (command: Command | RateSignal | typeof JOIN): ObservableInput<Output> => {
+    function handle(command: Command | RateSignal | typeof JOIN): ObservableInput<Output> {
       if (command === JOIN) return replies(hub.join({ id, addr }), () => []);
       if (command === RATE_LIMITED) return [t.rateLimited(rate)];
       if (command === FLOODING) return [t.floodKick, { close: 'flood' }];
@@ -205,7 +208,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
           if (command.reason === 'accountFormat') return [t.accountUsage(command.command)];
           return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];
       }
-    };
+    }
 
     // Fires once, when the session is over: its user left (input ended), flooded, or was
     // kicked. A Subject because two of the session's own branches end it while the others

@@ -177,7 +177,7 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
   const root = options.root ?? defaultWebRoot();
   let handler: ReturnType<typeof site>;
   try {
-    handler = site(root, pageConfig(chat.texts, options.maxLineBytes));
+    handler = site(root, pageConfig(chat.texts, options.maxLineBytes, chat.options.idleTimeoutMs));
   } catch (err) {
     return Promise.reject(err);
   }

@@ -4,7 +4,7 @@
  * The slowest hardening test: each join and each leave is written to everyone online, so
  * 1,000 clients cost about a million socket writes.
  */
-import test, { ExecutionContext } from 'ava';
+import test from 'ava';
 import * as net from 'node:net';
 import { ChatServer } from '../../lib/server';
 import { connect } from '../helpers/tcp';
