@@ -44,7 +44,8 @@ export interface BenchOptions {
   readonly quiet: boolean;
 }
 
-export type ParsedArgs = { readonly ok: true; readonly value: BenchOptions } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' } | { readonly ok: 'version' };
+export type ParsedArgs =
+  { readonly ok: true; readonly value: BenchOptions } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' } | { readonly ok: 'version' };
 
 export const BENCH_USAGE = `Usage: rx-im-bench SCENARIO [options]
 

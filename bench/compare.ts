@@ -30,8 +30,16 @@ interface Scenario {
 // Each run is bounded by --duration (sending, or the whole connect scenario) and --stall.
 const CHART_CLIENTS = [10, 100, 300, 1000];
 const SCENARIOS: readonly Scenario[] = [
-  ...CHART_CLIENTS.map((c) => ({ key: `fanout-${c}`, title: `fanout C=${c} S=10, closed loop`, args: ['fanout', '-c', `${c}`, '-s', '10', '-m', '100000', '--duration', '4'] })),
-  { key: 'fanout-100-pipelined', title: 'fanout C=100 S=10, pipelined (window 16)', args: ['fanout', '-c', '100', '-s', '10', '-m', '2000', '--mode', 'pipelined', '--window', '16', '--duration', '4'] },
+  ...CHART_CLIENTS.map((c) => ({
+    key: `fanout-${c}`,
+    title: `fanout C=${c} S=10, closed loop`,
+    args: ['fanout', '-c', `${c}`, '-s', '10', '-m', '100000', '--duration', '4'],
+  })),
+  {
+    key: 'fanout-100-pipelined',
+    title: 'fanout C=100 S=10, pipelined (window 16)',
+    args: ['fanout', '-c', '100', '-s', '10', '-m', '2000', '--mode', 'pipelined', '--window', '16', '--duration', '4'],
+  },
   { key: 'private-1000', title: 'private C=1000 (500 pairs), closed loop', args: ['private', '-c', '1000', '-m', '100000', '--duration', '4'] },
   // O(C²) join lines: a server that needs longer than --duration gets a lower bound.
   // C=5000 took the reference 127-175 s here, rx-im 16-23 s: the bound leaves room for both.
@@ -39,7 +47,11 @@ const SCENARIOS: readonly Scenario[] = [
   { key: 'connect-10000', title: 'connect C=10000: RSS per connection', args: ['connect', '-c', '10000', '--duration', '150'] },
   // Readers few enough that the non-readers' kernel buffers (several MB each) fill within the
   // run, many enough that five extra recipients (until cut off) are a small share of the work.
-  { key: 'slow-50', title: 'slow: fanout C=50 S=10, 1000-char messages, then K=5 non-readers', args: ['slow', '-c', '50', '-s', '10', '-k', '5', '--size', '1000', '-m', '100000', '--duration', '10', '--stall', '5'] },
+  {
+    key: 'slow-50',
+    title: 'slow: fanout C=50 S=10, 1000-char messages, then K=5 non-readers',
+    args: ['slow', '-c', '50', '-s', '10', '-k', '5', '--size', '1000', '-m', '100000', '--duration', '10', '--stall', '5'],
+  },
 ];
 
 interface Server {
@@ -113,7 +125,11 @@ function stop(child: ChildProcess): Promise<void> {
 
 function runBench(args: readonly string[], port: number, pid: number, label: string): Promise<BenchResult | { error: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TS_NODE, path.join(__dirname, 'cli.ts'), ...args, '--port', `${port}`, '--pid', `${pid}`, '--label', label, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [...TS_NODE, path.join(__dirname, 'cli.ts'), ...args, '--port', `${port}`, '--pid', `${pid}`, '--label', label, '--json'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -126,7 +142,11 @@ function runBench(args: readonly string[], port: number, pid: number, label: str
     child.on('exit', () => {
       clearTimeout(timer);
       process.stderr.write('\r\x1b[K');
-      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      const line = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
       if (line) return resolve(JSON.parse(line) as BenchResult);
       resolve({ error: err.trim().split('\n').pop() ?? 'no output' });
     });
@@ -136,7 +156,8 @@ function runBench(args: readonly string[], port: number, pid: number, label: str
 type Outcome = BenchResult | { error: string };
 const ok = (r: Outcome | undefined): r is BenchResult => r !== undefined && !('error' in r);
 
-const fmt = (v: number | undefined, d = 0) => (v === undefined || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const fmt = (v: number | undefined, d = 0) =>
+  v === undefined || !Number.isFinite(v) ? '-' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 interface Row {
   readonly scenario: string;
@@ -149,30 +170,66 @@ interface Row {
 
 function rows(sc: Scenario, ours: Outcome | undefined, ref: Outcome | undefined): Row[] {
   const out: Row[] = [];
-  const add = (metric: string, get: (r: BenchResult) => number | undefined, digits: number, target = '', ratioOf?: (o: number, r: number) => number, note?: (r: BenchResult) => string) => {
+  const add = (
+    metric: string,
+    get: (r: BenchResult) => number | undefined,
+    digits: number,
+    target = '',
+    ratioOf?: (o: number, r: number) => number,
+    note?: (r: BenchResult) => string,
+  ) => {
     const o = ok(ours) ? get(ours) : undefined;
     const f = ok(ref) ? get(ref) : undefined;
-    const show = (r: Outcome | undefined, v: number | undefined) => (r === undefined ? 'not run' : !ok(r) ? `error: ${r.error}` : r.stalled && v === undefined ? 'STALLED' : `${fmt(v, digits)}${note ? note(r) : ''}`);
+    const show = (r: Outcome | undefined, v: number | undefined) =>
+      r === undefined ? 'not run' : !ok(r) ? `error: ${r.error}` : r.stalled && v === undefined ? 'STALLED' : `${fmt(v, digits)}${note ? note(r) : ''}`;
     const ratio = o !== undefined && f !== undefined && ratioOf ? ratioOf(o, f) : undefined;
-    out.push({ scenario: sc.title, metric, ours: show(ours, o), ref: show(ref, f), ratio: ratio === undefined || !Number.isFinite(ratio) ? '' : `${fmt(ratio, 2)}×`, target });
+    out.push({
+      scenario: sc.title,
+      metric,
+      ours: show(ours, o),
+      ref: show(ref, f),
+      ratio: ratio === undefined || !Number.isFinite(ratio) ? '' : `${fmt(ratio, 2)}×`,
+      target,
+    });
   };
   const per = (o: number, r: number) => o / r;
   const inv = (o: number, r: number) => r / o;
   const stalled = (r: BenchResult) => (r.stalled ? ' (stalled)' : '');
   switch (sc.key.split('-')[0]) {
     case 'fanout':
-      add('delivered lines/s', (r) => r.run?.deliveredPerSec, 0, sc.key === 'fanout-1000' ? '≥ 2× the reference' : sc.key === 'fanout-100' ? '≥ 1.5×' : '', per, stalled);
+      add(
+        'delivered lines/s',
+        (r) => r.run?.deliveredPerSec,
+        0,
+        sc.key === 'fanout-1000' ? '≥ 2× the reference' : sc.key === 'fanout-100' ? '≥ 1.5×' : '',
+        per,
+        stalled,
+      );
       add('latency p99 ms', (r) => r.run?.latencyMs.p99, 2, sc.key === 'fanout-1000' ? '≤ the reference (ratio ≥ 1)' : '', inv);
       add('latency p50 ms', (r) => r.run?.latencyMs.p50, 2, '', inv);
       add('server CPU s per million lines', (r) => r.run?.serverCpuPerMillion, 2, sc.key === 'fanout-1000' ? '≤ 1/3 (ratio ≥ 3)' : '', inv);
-      add('lost / malformed', (r) => (r.run ? r.run.lost + r.run.malformed : undefined), 0, sc.key.includes('pipelined') ? 'zero' : '', undefined, (r) => (r.run ? ` (${fmt(r.run.lost)} lost, ${fmt(r.run.malformed)} malformed)` : ''));
+      add(
+        'lost / malformed',
+        (r) => (r.run ? r.run.lost + r.run.malformed : undefined),
+        0,
+        sc.key.includes('pipelined') ? 'zero' : '',
+        undefined,
+        (r) => (r.run ? ` (${fmt(r.run.lost)} lost, ${fmt(r.run.malformed)} malformed)` : ''),
+      );
       add('generator CPU cores', (r) => r.run?.generatorCores, 2);
       break;
     case 'private':
       add('delivered/s', (r) => r.run?.deliveredPerSec, 0, '≥ 1.5×', per, stalled);
       add('latency p99 ms', (r) => r.run?.latencyMs.p99, 2, '', inv);
       add('misrouted', (r) => r.run?.misrouted, 0, 'zero');
-      add('lost / malformed', (r) => (r.run ? r.run.lost + r.run.malformed : undefined), 0, '', undefined, (r) => (r.run ? ` (${fmt(r.run.lost)} lost, ${fmt(r.run.malformed)} malformed)` : ''));
+      add(
+        'lost / malformed',
+        (r) => (r.run ? r.run.lost + r.run.malformed : undefined),
+        0,
+        '',
+        undefined,
+        (r) => (r.run ? ` (${fmt(r.run.lost)} lost, ${fmt(r.run.malformed)} malformed)` : ''),
+      );
       add('server CPU s per million lines', (r) => r.run?.serverCpuPerMillion, 2, '', inv);
       break;
     case 'connect': {
@@ -180,20 +237,56 @@ function rows(sc: Scenario, ours: Outcome | undefined, ref: Outcome | undefined)
       // A server that did not finish within --duration gives a lower bound, and so does the ratio.
       const o = ok(ours) ? ours.connect : undefined;
       const f = ok(ref) ? ref.connect : undefined;
-      const time = (c: typeof o) => (c === undefined ? 'STALLED' : c.joinSeconds !== undefined ? fmt(c.joinSeconds, 2) : `> ${fmt(c.timedOutAfterSeconds)} (${fmt(c.joined)} of ${fmt(c.connections)} joined)`);
+      const time = (c: typeof o) =>
+        c === undefined
+          ? 'STALLED'
+          : c.joinSeconds !== undefined
+            ? fmt(c.joinSeconds, 2)
+            : `> ${fmt(c.timedOutAfterSeconds)} (${fmt(c.joined)} of ${fmt(c.connections)} joined)`;
       const ot = o?.joinSeconds;
       const ft = f?.joinSeconds ?? f?.timedOutAfterSeconds;
       const ratio = ot !== undefined && ft !== undefined ? `${f?.joinSeconds === undefined ? '> ' : ''}${fmt(ft / ot, 2)}×` : '';
-      out.push({ scenario: sc.title, metric: 's until all saw their own join line', ours: time(o), ref: time(f), ratio, target: sc.key === 'connect-5000' ? '≤ 1/4 (ratio ≥ 4)' : '' });
-      add('server RSS KiB per connection (all joined)', (r) => r.connect?.rssPerConnectionKiB, 1, sc.key === 'connect-10000' ? '≤ 10 KiB' : '', inv, (r) => (r.connect && r.connect.rssPerConnectionKiB === undefined ? ` (not all joined; RSS grew ${fmt(((r.connect.serverRssJoinedBytes ?? 0) - (r.connect.serverRssBeforeBytes ?? 0)) / 1048576, 1)} MiB)` : ''));
+      out.push({
+        scenario: sc.title,
+        metric: 's until all saw their own join line',
+        ours: time(o),
+        ref: time(f),
+        ratio,
+        target: sc.key === 'connect-5000' ? '≤ 1/4 (ratio ≥ 4)' : '',
+      });
+      add(
+        'server RSS KiB per connection (all joined)',
+        (r) => r.connect?.rssPerConnectionKiB,
+        1,
+        sc.key === 'connect-10000' ? '≤ 10 KiB' : '',
+        inv,
+        (r) =>
+          r.connect && r.connect.rssPerConnectionKiB === undefined
+            ? ` (not all joined; RSS grew ${fmt(((r.connect.serverRssJoinedBytes ?? 0) - (r.connect.serverRssBeforeBytes ?? 0)) / 1048576, 1)} MiB)`
+            : '',
+      );
       break;
     }
     case 'slow':
       add('readers lines/s without non-readers', (r) => r.baseline?.deliveredPerSec, 0, '', per);
       add('readers lines/s with 5 non-readers', (r) => r.run?.deliveredPerSec, 0, '', per, stalled);
-      add('with / without', (r) => (r.throughputRatio === undefined ? undefined : r.throughputRatio * 100), 1, '≥ 90%', undefined, () => '%');
+      add(
+        'with / without',
+        (r) => (r.throughputRatio === undefined ? undefined : r.throughputRatio * 100),
+        1,
+        '≥ 90%',
+        undefined,
+        () => '%',
+      );
       add('latency p99 ms with non-readers', (r) => r.run?.latencyMs.p99, 2, '', inv);
-      add('new connection served after (ms)', (r) => r.probeJoinMs, 1, '', inv, (r) => (r.probeJoinMs === undefined ? ' (no answer in 5 s)' : ''));
+      add(
+        'new connection served after (ms)',
+        (r) => r.probeJoinMs,
+        1,
+        '',
+        inv,
+        (r) => (r.probeJoinMs === undefined ? ' (no answer in 5 s)' : ''),
+      );
       break;
   }
   return out;
@@ -239,7 +332,11 @@ async function main(): Promise<void> {
         name: 'rx-im',
         start: async () => {
           // What `npm start` runs: the compiled server (compare.sh builds it first).
-          const child = spawn(process.execPath, ['dist/cli/server.js', '--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+          const child = spawn(
+            process.execPath,
+            ['dist/cli/server.js', '--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000'],
+            { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+          );
           const port = await new Promise<number>((resolve, reject) => {
             let out = '';
             child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -257,7 +354,9 @@ async function main(): Promise<void> {
         start: async () => {
           const child = spawn(refBinary, [], { stdio: 'ignore' });
           // It exits at once when its port is taken: then whatever listens there is not it.
-          const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the reference exited (${code}): is 127.0.0.1:${refPort} taken?`))));
+          const exited = new Promise<never>((_, reject) =>
+            child.once('exit', (code) => reject(new Error(`the reference exited (${code}): is 127.0.0.1:${refPort} taken?`))),
+          );
           await Promise.race([waitForPort(refPort, 5000), exited]);
           await new Promise((resolve) => setTimeout(resolve, 200));
           if (child.exitCode !== null) throw new Error(`the reference exited (${child.exitCode}): is 127.0.0.1:${refPort} taken?`);
@@ -269,7 +368,8 @@ async function main(): Promise<void> {
     const results = new Map<string, Outcome>();
     // With --rounds N the servers take turns N times and each keeps its best round (the one
     // least disturbed by whatever else the machine was doing).
-    const score = (r: Outcome | undefined) => (!ok(r) ? -Infinity : r.stalled ? -1 : (r.run?.deliveredPerSec ?? (r.connect ? -(r.connect.joinSeconds ?? 1e9) : 0)));
+    const score = (r: Outcome | undefined) =>
+      !ok(r) ? -Infinity : r.stalled ? -1 : (r.run?.deliveredPerSec ?? (r.connect ? -(r.connect.joinSeconds ?? 1e9) : 0));
     for (const sc of scenarios) {
       for (let round = 1; round <= rounds; round++) {
         for (const server of servers) {
@@ -327,7 +427,7 @@ async function main(): Promise<void> {
       '',
       '- Generator and server share the machine: in the fanout runs each uses close to one core (see "generator CPU cores"), so on a small machine the lines/s ratios are bounded by the machine; server CPU seconds per million lines is the steadier comparison.',
       '- connect: announcing every join to everyone is O(C²) lines; a server that needs longer than `--duration` gets a lower bound ("> N s"), and RSS per connection is only reported once every connection has joined.',
-      '- slow: the reference stops delivering to everyone once a non-reader\'s kernel buffers are full (the run reports it stalled); rx-im cuts the non-readers off at their send-queue bound.',
+      "- slow: the reference stops delivering to everyone once a non-reader's kernel buffers are full (the run reports it stalled); rx-im cuts the non-readers off at their send-queue bound.",
       '',
       '## How they were measured',
       '',

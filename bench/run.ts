@@ -166,13 +166,20 @@ export class Bench {
    * Polls until `done` says so; `progress` is a number that grows while anything moves.
    * No growth for the stall timeout: StallError, with `what` saying what was awaited.
    */
-  private async until(what: string, done: (c: Counters[]) => boolean, progress: (c: Counters[]) => number, show: (c: Counters[]) => string, stallS = this.o.stallS): Promise<Counters[]> {
+  private async until(
+    what: string,
+    done: (c: Counters[]) => boolean,
+    progress: (c: Counters[]) => number,
+    show: (c: Counters[]) => string,
+    stallS = this.o.stallS,
+  ): Promise<Counters[]> {
     let last = -1;
     let since = Date.now();
     for (;;) {
       const c = await this.poll();
       const errors = c.flatMap((x) => x.errors);
-      if (sum(c, 'failed') > 0) throw new Error(`${sum(c, 'failed')} connection(s) failed or were refused while ${what}${errors.length ? `: ${errors[0]}` : ''}`);
+      if (sum(c, 'failed') > 0)
+        throw new Error(`${sum(c, 'failed')} connection(s) failed or were refused while ${what}${errors.length ? `: ${errors[0]}` : ''}`);
       if (done(c)) return c;
       const p = progress(c);
       if (p !== last) {
@@ -227,7 +234,9 @@ export class Bench {
     const specs: ClientSpec[] = [];
     for (let i = 0; i < C; i++) {
       specs.push(
-        this.o.scenario === 'private' ? { index: i, source: this.source(i), sender: true, partner: i ^ 1 } : { index: i, source: this.source(i), sender: i < this.o.senders },
+        this.o.scenario === 'private'
+          ? { index: i, source: this.source(i), sender: true, partner: i ^ 1 }
+          : { index: i, source: this.source(i), sender: i < this.o.senders },
       );
     }
     // A private pair lives in one thread, so that a closed loop's acknowledgement stays local.
@@ -375,7 +384,12 @@ export class Bench {
     const baseline = await this.phase(0, o.clients);
     this.slowSoFar = { baseline };
     // The non-readers join through shard 0; they never read, so they cannot see their join line.
-    const mutes: ClientSpec[] = Array.from({ length: o.slow }, (_, i) => ({ index: o.clients + i, source: this.source(o.clients + i), sender: false, mute: true }));
+    const mutes: ClientSpec[] = Array.from({ length: o.slow }, (_, i) => ({
+      index: o.clients + i,
+      source: this.source(o.clients + i),
+      sender: false,
+      mute: true,
+    }));
     const before = sum(await this.poll(), 'connected');
     await this.shards[0].request({ op: 'connect', clients: mutes });
     await this.until(

@@ -47,15 +47,23 @@ function panel(x0: number, title: string, unit: string, xs: readonly number[], s
   out.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#888"/>`);
   for (const s of series) {
     const pts = s.points.filter((p): p is readonly [number, number] => p[1] !== undefined && Number.isFinite(p[1]));
-    if (pts.length > 1) out.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([c, v]) => `${X(c).toFixed(1)},${Y(v).toFixed(1)}`).join(' ')}"/>`);
-    for (const [c, v] of pts) out.push(`<circle cx="${X(c).toFixed(1)}" cy="${Y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(s.name)}: ${c} clients, ${short(v)} ${esc(unit)}</title></circle>`);
+    if (pts.length > 1)
+      out.push(
+        `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map(([c, v]) => `${X(c).toFixed(1)},${Y(v).toFixed(1)}`).join(' ')}"/>`,
+      );
+    for (const [c, v] of pts)
+      out.push(
+        `<circle cx="${X(c).toFixed(1)}" cy="${Y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(s.name)}: ${c} clients, ${short(v)} ${esc(unit)}</title></circle>`,
+      );
   }
   return out.join('\n');
 }
 
 /** Two panels side by side and a legend. */
 export function chart(title: string, xs: readonly number[], throughput: readonly Series[], p99: readonly Series[]): string {
-  const legend = throughput.map((s, i) => `<rect x="${200 + i * 200}" y="268" width="14" height="4" fill="${s.color}"/><text x="${220 + i * 200}" y="274">${esc(s.name)}</text>`).join('\n');
+  const legend = throughput
+    .map((s, i) => `<rect x="${200 + i * 200}" y="268" width="14" height="4" fill="${s.color}"/><text x="${220 + i * 200}" y="274">${esc(s.name)}</text>`)
+    .join('\n');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="290" viewBox="0 0 760 290" font-family="sans-serif" font-size="11">`,
     `<title>${esc(title)}</title>`,

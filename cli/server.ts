@@ -53,7 +53,13 @@ async function main(): Promise<void> {
   if (flags.value.redisUrl !== undefined) {
     const redisLog = (line: string) => logger.log(/^redis: (linked|link restored)/.test(line) ? 'info' : 'warn', line, { component: 'redis' });
     const { streamLog, outageBuffer } = flags.value;
-    hub = new RedisHub({ url: flags.value.redisUrl, nodeTimeoutMs: flags.value.nodeTimeoutMs, maxLines: streamLog ? streamLog.maxLines : undefined, outageBuffer, log: redisLog });
+    hub = new RedisHub({
+      url: flags.value.redisUrl,
+      nodeTimeoutMs: flags.value.nodeTimeoutMs,
+      maxLines: streamLog ? streamLog.maxLines : undefined,
+      outageBuffer,
+      log: redisLog,
+    });
     try {
       await hub.start();
     } catch (err) {
@@ -106,10 +112,13 @@ async function main(): Promise<void> {
       const e = err as NodeJS.ErrnoException;
       const where = `${flags.value.server.host ?? DEFAULTS.host}:${port}`;
       const why =
-        e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (another server running? try ${flag})`
-        : e.code === 'EACCES' ? `permission denied to listen on ${where}`
-        : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' ? `cannot listen on ${where}: no such local address`
-        : `cannot listen on ${where}: ${e.message}`;
+        e.code === 'EADDRINUSE'
+          ? `port in use: ${where} is already taken (another server running? try ${flag})`
+          : e.code === 'EACCES'
+            ? `permission denied to listen on ${where}`
+            : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
+              ? `cannot listen on ${where}: no such local address`
+              : `cannot listen on ${where}: ${e.message}`;
       process.stderr.write(`${NAME}: ${why}\n`);
       process.exit(1);
     }
@@ -137,7 +146,10 @@ async function main(): Promise<void> {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const where = `${host}:${flags.value.httpPort}`;
-      const why = e.code === 'EADDRINUSE' ? `port in use: ${where} is already taken (try --http-port, or --no-web)` : `cannot serve the web chat on ${where}: ${e.message}`;
+      const why =
+        e.code === 'EADDRINUSE'
+          ? `port in use: ${where} is already taken (try --http-port, or --no-web)`
+          : `cannot serve the web chat on ${where}: ${e.message}`;
       process.stderr.write(`${NAME}: ${why}\n`);
       await server.close(0);
       process.exit(1);
@@ -168,10 +180,17 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
-    server.close(1000).then(() => web?.close()).then(() => opsServer?.close()).then(() => hub?.close()).then(() => accounts.close()).then(() => history && history.close()).then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    server
+      .close(1000)
+      .then(() => web?.close())
+      .then(() => opsServer?.close())
+      .then(() => hub?.close())
+      .then(() => accounts.close())
+      .then(() => history && history.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -9,7 +9,8 @@ import { DEFAULT_TLS_PORT } from './tcp/tls';
 import { isLang, Lang, LANGS } from './texts';
 import { parseWebOrigins } from './web';
 
-export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' } | { readonly ok: 'version' };
+export type Parsed<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string } | { readonly ok: 'help' } | { readonly ok: 'version' };
 
 export type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
@@ -221,7 +222,8 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
   const rawOrigins = str('web-origin');
   if (rawOrigins !== undefined) {
     const parsedOrigins = parseWebOrigins(rawOrigins);
-    if (!Array.isArray(parsedOrigins)) return { ok: false, error: `--web-origin must be origins like https://chat.example.org, separated by commas; got '${parsedOrigins.bad}'` };
+    if (!Array.isArray(parsedOrigins))
+      return { ok: false, error: `--web-origin must be origins like https://chat.example.org, separated by commas; got '${parsedOrigins.bad}'` };
     if (v['no-web']) return { ok: false, error: '--web-origin needs the web chat: drop --no-web' };
     webOrigins = parsedOrigins;
   }
@@ -250,7 +252,8 @@ export function parseServerFlags(argv: readonly string[]): Parsed<ServerConfig> 
   }
   let history: ServerConfig['history'] = false;
   if (v['no-history']) {
-    if (str('data-dir') !== undefined || str('history-max-lines') !== undefined) return { ok: false, error: '--no-history cannot be combined with --data-dir or --history-max-lines' };
+    if (str('data-dir') !== undefined || str('history-max-lines') !== undefined)
+      return { ok: false, error: '--no-history cannot be combined with --data-dir or --history-max-lines' };
   } else if (redisUrl === undefined || str('data-dir') !== undefined) {
     // With --redis, a node keeps a log only when given a data dir of its own (until the log
     // moves to Redis): two nodes on one machine must not share ./data.

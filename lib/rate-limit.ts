@@ -41,28 +41,28 @@ export function rateLimit<T>(options: RateLimitOptions): OperatorFunction<T, T |
   const dropsBeforeKick = options.dropsBeforeKick ?? burst * 10;
   const perMs = perSecond / 1000;
   return operate<T, T | RateSignal>((subscriber) => {
-      let tokens = burst;
-      let last = scheduler.now();
-      let drops = 0; // in the current burst of abuse
-      return {
-        next(value) {
-          const now = scheduler.now();
-          tokens = Math.min(burst, tokens + (now - last) * perMs);
-          last = now;
-          if (tokens >= burst) drops = 0; // calmed down: a new burst may be noticed again
-          if (tokens >= 1) {
-            tokens -= 1;
-            subscriber.next(value);
-            return;
-          }
-          drops += 1;
-          options.onDrop?.();
-          if (drops === 1) subscriber.next(RATE_LIMITED);
-          if (drops >= dropsBeforeKick) {
-            subscriber.next(FLOODING);
-            subscriber.complete();
-          }
-        },
-      };
-    });
+    let tokens = burst;
+    let last = scheduler.now();
+    let drops = 0; // in the current burst of abuse
+    return {
+      next(value) {
+        const now = scheduler.now();
+        tokens = Math.min(burst, tokens + (now - last) * perMs);
+        last = now;
+        if (tokens >= burst) drops = 0; // calmed down: a new burst may be noticed again
+        if (tokens >= 1) {
+          tokens -= 1;
+          subscriber.next(value);
+          return;
+        }
+        drops += 1;
+        options.onDrop?.();
+        if (drops === 1) subscriber.next(RATE_LIMITED);
+        if (drops >= dropsBeforeKick) {
+          subscriber.next(FLOODING);
+          subscriber.complete();
+        }
+      },
+    };
+  });
 }

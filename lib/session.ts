@@ -232,10 +232,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
           ),
           concat(
             of(JOIN),
-            input$.pipe(
-              parseCommands(),
-              rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop }),
-            ),
+            input$.pipe(parseCommands(), rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop })),
           ).pipe(concatMap(handle), tap({ complete: end })),
         ),
       ),

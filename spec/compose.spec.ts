@@ -18,12 +18,7 @@ test('two sessions on one hub, driven by plain Subjects', (t) => {
   alice.next('to|10.0.0.2:2|psst');
   alice.complete(); // alice disconnects
 
-  t.deepEqual(heard, [
-    '[10.0.0.2:2]10.0.0.2:2:已上线',
-    '[10.0.0.1:1]alice:hello bob',
-    'alice : psst',
-    '[10.0.0.1:1]alice:已下线',
-  ]);
+  t.deepEqual(heard, ['[10.0.0.2:2]10.0.0.2:2:已上线', '[10.0.0.1:1]alice:hello bob', 'alice : psst', '[10.0.0.1:1]alice:已下线']);
   a.unsubscribe();
   b.unsubscribe();
 });

@@ -40,14 +40,42 @@ test('the message log: --data-dir, --history-max-lines, --history-page, --no-his
 
 test('every flag is read into its option', (t) => {
   const parsed = parseServerFlags([
-    '--host', '127.0.0.2', '--port', '0', '--idle-timeout', '0.5', '--lang', 'en', '--max-line-bytes', '64',
-    '--max-queue-bytes', '65536', '--max-connections', '5', '--max-connections-per-ip', '2', '--rate-limit', '0',
-    '--rate-burst', '3', '--http-port', '0', '--no-web',
+    '--host',
+    '127.0.0.2',
+    '--port',
+    '0',
+    '--idle-timeout',
+    '0.5',
+    '--lang',
+    'en',
+    '--max-line-bytes',
+    '64',
+    '--max-queue-bytes',
+    '65536',
+    '--max-connections',
+    '5',
+    '--max-connections-per-ip',
+    '2',
+    '--rate-limit',
+    '0',
+    '--rate-burst',
+    '3',
+    '--http-port',
+    '0',
+    '--no-web',
   ]);
   if (parsed.ok !== true) return t.fail(JSON.stringify(parsed));
   t.deepEqual(parsed.value.server, {
-    host: '127.0.0.2', port: 0, idleTimeoutMs: 500, lang: 'en', maxLineBytes: 64, maxQueueBytes: 65536,
-    maxConnections: 5, maxConnectionsPerIp: 2, rateLimit: 0, rateBurst: 3,
+    host: '127.0.0.2',
+    port: 0,
+    idleTimeoutMs: 500,
+    lang: 'en',
+    maxLineBytes: 64,
+    maxQueueBytes: 65536,
+    maxConnections: 5,
+    maxConnectionsPerIp: 2,
+    rateLimit: 0,
+    rateBurst: 3,
   });
   t.is(parsed.value.httpPort, 0);
   t.false(parsed.value.web);

@@ -3,7 +3,7 @@ import test from 'ava';
 import { Subject } from 'rxjs';
 import { MemoryHub, session, zh } from '../lib';
 
-test('two connections with one address: the second renaming away does not free the first one\'s name', (t) => {
+test("two connections with one address: the second renaming away does not free the first one's name", (t) => {
   const hub = new MemoryHub();
   const options = { hub, texts: zh, idleMs: 60_000, maxLineBytes: 4096 };
   const first = new Subject<string>();

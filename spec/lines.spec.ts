@@ -65,18 +65,16 @@ test('rejects a non-positive limit', (t) => {
 });
 
 // Properties: any chunking of any byte sequence yields the lines of the whole.
-const chunked = fc
-  .tuple(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 20 }))
-  .map(([bytes, cuts]) => {
-    const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
-    const chunks: Buffer[] = [];
-    let at = 0;
-    for (const p of [...points, bytes.length]) {
-      chunks.push(Buffer.from(bytes.subarray(at, p)));
-      at = p;
-    }
-    return { whole: Buffer.from(bytes), chunks };
-  });
+const chunked = fc.tuple(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 20 })).map(([bytes, cuts]) => {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((x, y) => x - y);
+  const chunks: Buffer[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) {
+    chunks.push(Buffer.from(bytes.subarray(at, p)));
+    at = p;
+  }
+  return { whole: Buffer.from(bytes), chunks };
+});
 
 test('property: any chunking yields the same lines as the whole', async (t) => {
   await fc.assert(

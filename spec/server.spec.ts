@@ -37,7 +37,11 @@ test('close(): everyone gets the notice; no leave is broadcast to those still co
 
   await server.close(0);
 
-  t.deepEqual(seen.filter((e) => e.kind === 'offline'), [], 'the hub delivered no leave');
+  t.deepEqual(
+    seen.filter((e) => e.kind === 'offline'),
+    [],
+    'the hub delivered no leave',
+  );
   for (const [i, lines] of written.entries()) {
     t.deepEqual(lines.slice(i === 0 ? joins : lines.length - 1), ['The server is shutting down\n'], `peer ${i}`);
   }

@@ -37,7 +37,12 @@ test('a plain line reaches everyone, the sender included; an empty line reaches 
   scheduler.run(({ hot, expectObservable }) => {
     const { user } = world(scheduler);
     const said = `[${A}]${A}:hello 世界`;
-    expectObservable(user(A, hot('--x-y', { x: '', y: 'hello 世界' })), '^ 30ms !').toBe('ab--s 5ms o', { a: `[${A}]${A}:已上线`, b: `[${B}]${B}:已上线`, s: said, o: `[${B}]${B}:已下线` });
+    expectObservable(user(A, hot('--x-y', { x: '', y: 'hello 世界' })), '^ 30ms !').toBe('ab--s 5ms o', {
+      a: `[${A}]${A}:已上线`,
+      b: `[${B}]${B}:已上线`,
+      s: said,
+      o: `[${B}]${B}:已下线`,
+    });
     expectObservable(user(B, hot('-')), '-^ 8ms !').toBe('-b--s', { b: `[${B}]${B}:已上线`, s: said });
   });
 });
@@ -66,17 +71,14 @@ test('rename: free, taken (also by case), invalid; the new name is used from the
       s: `[${A}]Alice:hi`,
       o: `[${B}]${B}:已下线`,
     });
-    expectObservable(user(B, hot('----xyzw-', { x: 'rename|Alice', y: 'rename|alice', z: 'rename|a b', w: `rename|${C}` })), '-^ 18ms !').toBe(
-      '-b--xyzws',
-      {
-        b: `[${B}]${B}:已上线`,
-        x: '当前用户名已经被使用!',
-        y: '当前用户名已经被使用!',
-        z: '用户名无效:不能包含空白字符',
-        w: '用户名无效:不能使用"地址:端口"形式的名字',
-        s: `[${A}]Alice:hi`,
-      },
-    );
+    expectObservable(user(B, hot('----xyzw-', { x: 'rename|Alice', y: 'rename|alice', z: 'rename|a b', w: `rename|${C}` })), '-^ 18ms !').toBe('-b--xyzws', {
+      b: `[${B}]${B}:已上线`,
+      x: '当前用户名已经被使用!',
+      y: '当前用户名已经被使用!',
+      z: '用户名无效:不能包含空白字符',
+      w: '用户名无效:不能使用"地址:端口"形式的名字',
+      s: `[${A}]Alice:hi`,
+    });
   });
 });
 
@@ -215,11 +217,14 @@ test('lines sent while a slow hub is still taking the join are kept and answered
     const slow = Object.create(hub) as Hub;
     slow.join = (member) => timer(5).pipe(map(() => hub.join(member)));
     const lines$ = hot('-w-x|', { w: 'who', x: 'hi' });
-    expectObservable(session(lines$, { hub: slow, texts: en, addr: A, id: A, idleMs: 60_000, maxLineBytes: 16, scheduler }).pipe(map(plain))).toBe('-----(jwx|)', {
-      j: `[${A}]${A}:is online`,
-      w: `[${A}]${A}:online...`,
-      x: `[${A}]${A}:hi`,
-    });
+    expectObservable(session(lines$, { hub: slow, texts: en, addr: A, id: A, idleMs: 60_000, maxLineBytes: 16, scheduler }).pipe(map(plain))).toBe(
+      '-----(jwx|)',
+      {
+        j: `[${A}]${A}:is online`,
+        w: `[${A}]${A}:online...`,
+        x: `[${A}]${A}:hi`,
+      },
+    );
   });
 });
 

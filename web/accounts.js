@@ -8,10 +8,28 @@
 
   // Most specific first: `nameRegistered` also begins as `alreadyRegistered` does.
   var ORDER = [
-    'nameRegistered', 'alreadyRegistered', 'registered', 'loggedInElsewhere', 'loggedOut', 'loggedIn', 'nameReclaimed',
-    'renameWhileLoggedIn', 'offlineKept', 'tooManyAttempts', 'authNeedsTls', 'registerNeedsName', 'passwordInvalid',
-    'loginFailed', 'notLoggedIn', 'passwordChanged', 'wrongPassword', 'accountsUnavailable', 'accountsOff',
-    'usageRegister', 'usageLogin', 'usagePasswd',
+    'nameRegistered',
+    'alreadyRegistered',
+    'registered',
+    'loggedInElsewhere',
+    'loggedOut',
+    'loggedIn',
+    'nameReclaimed',
+    'renameWhileLoggedIn',
+    'offlineKept',
+    'tooManyAttempts',
+    'authNeedsTls',
+    'registerNeedsName',
+    'passwordInvalid',
+    'loginFailed',
+    'notLoggedIn',
+    'passwordChanged',
+    'wrongPassword',
+    'accountsUnavailable',
+    'accountsOff',
+    'usageRegister',
+    'usageLogin',
+    'usagePasswd',
   ];
   // Codes whose gap is a number (minutes, a port); the others' gaps are names or addresses.
   var NUMERIC = { tooManyAttempts: true, authNeedsTls: true };
@@ -37,9 +55,28 @@
    * node's user took meanwhile.
    */
   var ANSWERS = {
-    register: ['registered', 'alreadyRegistered', 'passwordInvalid', 'registerNeedsName', 'authNeedsTls', 'accountsUnavailable', 'accountsOff', 'usageRegister'],
+    register: [
+      'registered',
+      'alreadyRegistered',
+      'passwordInvalid',
+      'registerNeedsName',
+      'authNeedsTls',
+      'accountsUnavailable',
+      'accountsOff',
+      'usageRegister',
+    ],
     login: ['loggedIn', 'loginFailed', 'tooManyAttempts', 'authNeedsTls', 'accountsUnavailable', 'accountsOff', 'nameTaken', 'usageLogin'],
-    passwd: ['passwordChanged', 'wrongPassword', 'tooManyAttempts', 'notLoggedIn', 'passwordInvalid', 'authNeedsTls', 'accountsUnavailable', 'accountsOff', 'usagePasswd'],
+    passwd: [
+      'passwordChanged',
+      'wrongPassword',
+      'tooManyAttempts',
+      'notLoggedIn',
+      'passwordInvalid',
+      'authNeedsTls',
+      'accountsUnavailable',
+      'accountsOff',
+      'usagePasswd',
+    ],
     logout: ['loggedOut', 'notLoggedIn', 'accountsOff'],
   };
 

@@ -20,20 +20,28 @@
       connected: '已连接',
       reconnected: '已重新连接',
       lost: '连接已断开',
-      retryIn: function (s, n) { return '连接已断开，' + s + ' 秒后重连（第 ' + n + ' 次）'; },
+      retryIn: function (s, n) {
+        return '连接已断开，' + s + ' 秒后重连（第 ' + n + ' 次）';
+      },
       ended: '连接已结束',
       reconnect: '重新连接',
       send: '发送',
       placeholder: '说点什么…（/help 查看命令）',
-      people: function (n) { return '在线（' + n + '）'; },
+      people: function (n) {
+        return '在线（' + n + '）';
+      },
       you: '（你）',
       renameLabel: '改名',
       rename: '改名',
-      privateTo: function (name) { return '私聊 ' + name; },
+      privateTo: function (name) {
+        return '私聊 ' + name;
+      },
       cancelPrivate: '取消私聊',
       privateBadge: '私聊',
       notConnected: '未连接，消息未发送',
-      unknownCommand: function (c) { return '未知命令：' + c + '（/help 查看命令）'; },
+      unknownCommand: function (c) {
+        return '未知命令：' + c + '（/help 查看命令）';
+      },
       help: '命令：/who 在线用户 · /nick（或 /name）名字 改名 · /msg 名字 内容 私聊 · /history 条数 更早的消息 · /register 注册当前用户名 · /login 名字 登录 · /passwd 修改密码 · /logout 退出登录 · /quit（或 /exit）断开 · //… 发送以 / 开头的消息 · 点击用户名可私聊（密码只在“账号”表单中输入）',
       usage: {
         nick: '用法：/nick 名字',
@@ -45,7 +53,9 @@
       },
       account: '账号',
       signedOut: '未登录',
-      signedInAs: function (name) { return '已登录为 ' + name; },
+      signedInAs: function (name) {
+        return '已登录为 ' + name;
+      },
       rememberedNote: '（此标签页记住了登录）',
       showLogin: '登录',
       showRegister: '注册',
@@ -67,9 +77,13 @@
       forgotten: '此标签页已忘记你的密码，断线后不会自动登录',
       passwordsDiffer: '两次输入的新密码不一致，未发送',
       pleaseSignIn: '你尚未登录，请先登录',
-      alreadySignedIn: function (name) { return '你已登录为 ' + name + '，请先用 /logout 退出登录'; },
+      alreadySignedIn: function (name) {
+        return '你已登录为 ' + name + '，请先用 /logout 退出登录';
+      },
       waiting: '正在等待服务器…',
-      loginAgain: function (name) { return '你在此标签页曾登录为 ' + name + '；密码没有被记住，请重新登录'; },
+      loginAgain: function (name) {
+        return '你在此标签页曾登录为 ' + name + '；密码没有被记住，请重新登录';
+      },
       autoLoginFailed: '自动登录失败，此标签页已忘记保存的密码，请重新登录',
       clickToMessage: '点击私聊',
       earlier: '更早的消息',
@@ -83,20 +97,28 @@
       connected: 'Connected',
       reconnected: 'Reconnected',
       lost: 'Connection lost',
-      retryIn: function (s, n) { return 'Connection lost, retrying in ' + s + ' s (attempt ' + n + ')'; },
+      retryIn: function (s, n) {
+        return 'Connection lost, retrying in ' + s + ' s (attempt ' + n + ')';
+      },
       ended: 'Disconnected',
       reconnect: 'Reconnect',
       send: 'Send',
       placeholder: 'Say something… (/help for commands)',
-      people: function (n) { return 'Online (' + n + ')'; },
+      people: function (n) {
+        return 'Online (' + n + ')';
+      },
       you: ' (you)',
       renameLabel: 'Change your name',
       rename: 'Rename',
-      privateTo: function (name) { return 'Private to ' + name; },
+      privateTo: function (name) {
+        return 'Private to ' + name;
+      },
       cancelPrivate: 'Cancel private message',
       privateBadge: 'private',
       notConnected: 'Not connected: message not sent',
-      unknownCommand: function (c) { return 'Unknown command: ' + c + ' (/help for commands)'; },
+      unknownCommand: function (c) {
+        return 'Unknown command: ' + c + ' (/help for commands)';
+      },
       help: 'Commands: /who online users · /nick (or /name) NAME rename · /msg NAME TEXT private message · /history N earlier messages · /register register your name · /login NAME log in · /passwd change your password · /logout log out · /quit (or /exit) disconnect · //… send a line starting with / · click a name to message it (passwords go in the Account form only)',
       usage: {
         nick: 'Usage: /nick NAME',
@@ -108,7 +130,9 @@
       },
       account: 'Account',
       signedOut: 'Not logged in',
-      signedInAs: function (name) { return 'Logged in as ' + name; },
+      signedInAs: function (name) {
+        return 'Logged in as ' + name;
+      },
       rememberedNote: ' (remembered on this tab)',
       showLogin: 'Log in',
       showRegister: 'Register',
@@ -130,9 +154,13 @@
       forgotten: 'This tab forgot your password: it will not log in again by itself',
       passwordsDiffer: 'The two new passwords differ: nothing was sent',
       pleaseSignIn: 'You are not logged in: log in first',
-      alreadySignedIn: function (name) { return 'You are logged in as ' + name + ': log out (/logout) first'; },
+      alreadySignedIn: function (name) {
+        return 'You are logged in as ' + name + ': log out (/logout) first';
+      },
       waiting: 'Waiting for the server…',
-      loginAgain: function (name) { return 'You were logged in as ' + name + ' on this tab; the password was not remembered: log in again'; },
+      loginAgain: function (name) {
+        return 'You were logged in as ' + name + ' on this tab; the password was not remembered: log in again';
+      },
       autoLoginFailed: 'Logging in again by itself failed: this tab forgot the saved password, log in again',
       clickToMessage: 'Click to send a private message',
       earlier: 'Earlier messages',
@@ -153,24 +181,65 @@
   var REMEMBER_KEY = 'rx-im-login';
   var EARLIER_LINES = 50; // what a newcomer is shown of what was said before it came
 
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
   var els = {
-    status: $('status'), reconnect: $('reconnect'), log: $('log'), send: $('send'), text: $('text'),
-    sendButton: $('send-button'), target: $('target'), targetLabel: $('target-label'), targetClear: $('target-clear'),
-    people: $('people'), peopleTitle: $('people-title'), users: $('users'), rename: $('rename'),
-    newName: $('new-name'), renameLabel: $('rename-label'), renameButton: $('rename-button'), chatTitle: $('chat-title'),
-    account: $('account'), accountTitle: $('account-title'), accountState: $('account-state'), accountTabs: $('account-tabs'),
-    showLogin: $('show-login'), showRegister: $('show-register'),
-    loginForm: $('login-form'), loginNameLabel: $('login-name-label'), loginName: $('login-name'),
-    loginPasswordLabel: $('login-password-label'), loginPassword: $('login-password'), loginButton: $('login-button'),
-    registerForm: $('register-form'), registerNameLabel: $('register-name-label'), registerName: $('register-name'),
-    registerHint: $('register-hint'), registerPasswordLabel: $('register-password-label'), registerPassword: $('register-password'),
-    registerAgainLabel: $('register-again-label'), registerAgain: $('register-again'), registerButton: $('register-button'),
-    rememberRow: $('remember-row'), remember: $('remember'), rememberLabel: $('remember-label'), rememberHint: $('remember-hint'),
-    passwdForm: $('passwd-form'), passwdName: $('passwd-name'), passwdOldLabel: $('passwd-old-label'), passwdOld: $('passwd-old'),
-    passwdNewLabel: $('passwd-new-label'), passwdNew: $('passwd-new'), passwdAgainLabel: $('passwd-again-label'),
-    passwdAgain: $('passwd-again'), passwdButton: $('passwd-button'),
-    signedInActions: $('signed-in-actions'), showPasswd: $('show-passwd'), logoutButton: $('logout-button'), forgetButton: $('forget-button'),
+    status: $('status'),
+    reconnect: $('reconnect'),
+    log: $('log'),
+    send: $('send'),
+    text: $('text'),
+    sendButton: $('send-button'),
+    target: $('target'),
+    targetLabel: $('target-label'),
+    targetClear: $('target-clear'),
+    people: $('people'),
+    peopleTitle: $('people-title'),
+    users: $('users'),
+    rename: $('rename'),
+    newName: $('new-name'),
+    renameLabel: $('rename-label'),
+    renameButton: $('rename-button'),
+    chatTitle: $('chat-title'),
+    account: $('account'),
+    accountTitle: $('account-title'),
+    accountState: $('account-state'),
+    accountTabs: $('account-tabs'),
+    showLogin: $('show-login'),
+    showRegister: $('show-register'),
+    loginForm: $('login-form'),
+    loginNameLabel: $('login-name-label'),
+    loginName: $('login-name'),
+    loginPasswordLabel: $('login-password-label'),
+    loginPassword: $('login-password'),
+    loginButton: $('login-button'),
+    registerForm: $('register-form'),
+    registerNameLabel: $('register-name-label'),
+    registerName: $('register-name'),
+    registerHint: $('register-hint'),
+    registerPasswordLabel: $('register-password-label'),
+    registerPassword: $('register-password'),
+    registerAgainLabel: $('register-again-label'),
+    registerAgain: $('register-again'),
+    registerButton: $('register-button'),
+    rememberRow: $('remember-row'),
+    remember: $('remember'),
+    rememberLabel: $('remember-label'),
+    rememberHint: $('remember-hint'),
+    passwdForm: $('passwd-form'),
+    passwdName: $('passwd-name'),
+    passwdOldLabel: $('passwd-old-label'),
+    passwdOld: $('passwd-old'),
+    passwdNewLabel: $('passwd-new-label'),
+    passwdNew: $('passwd-new'),
+    passwdAgainLabel: $('passwd-again-label'),
+    passwdAgain: $('passwd-again'),
+    passwdButton: $('passwd-button'),
+    signedInActions: $('signed-in-actions'),
+    showPasswd: $('show-passwd'),
+    logoutButton: $('logout-button'),
+    forgetButton: $('forget-button'),
     accountReply: $('account-reply'),
   };
 
@@ -193,10 +262,17 @@
   var kickedIdle = false; // the idle kick ended the last connection: a person coming back reconnects
   var account = null; // the account this connection is logged in as, as the server's replies say
   var accountView = 'login'; // the account form shown: 'login' | 'register' | 'passwd' | null
-  var presence = KeepAlive.keepAlive({}, {
-    visible: function () { return !document.hidden; },
-    send: function () { if (ws && ws.readyState === WebSocket.OPEN) ws.send(''); },
-  });
+  var presence = KeepAlive.keepAlive(
+    {},
+    {
+      visible: function () {
+        return !document.hidden;
+      },
+      send: function () {
+        if (ws && ws.readyState === WebSocket.OPEN) ws.send('');
+      },
+    },
+  );
 
   // ---- the page's chrome, in the server's language ----
 
@@ -260,7 +336,9 @@
 
   // ---- the conversation ----
 
-  var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+  var pad = function (n) {
+    return (n < 10 ? '0' : '') + n;
+  };
 
   /** A line's time as shown: HH:MM today, with the date before today. */
   function timeOf(when) {
@@ -302,7 +380,9 @@
       if (extra && extra.replyTo) {
         sender.type = 'button';
         sender.title = (extra.addr ? extra.addr + ' · ' : '') + ui.clickToMessage;
-        sender.addEventListener('click', function () { setTarget(extra.replyTo); });
+        sender.addEventListener('click', function () {
+          setTarget(extra.replyTo);
+        });
       }
       li.appendChild(sender);
     }
@@ -377,9 +457,13 @@
         you.className = 'you';
         you.textContent = ui.you;
         button.appendChild(you);
-        button.addEventListener('click', function () { els.newName.focus(); });
+        button.addEventListener('click', function () {
+          els.newName.focus();
+        });
       } else {
-        button.addEventListener('click', function () { setTarget(name); });
+        button.addEventListener('click', function () {
+          setTarget(name);
+        });
       }
       li.appendChild(button);
       list.appendChild(li);
@@ -542,8 +626,13 @@
 
   // Shown as alerts in the conversation: refusals about passwords, and being put out of a name.
   var ACCOUNT_ALERTS = {
-    loginFailed: true, wrongPassword: true, tooManyAttempts: true, authNeedsTls: true, accountsUnavailable: true,
-    loggedInElsewhere: true, nameReclaimed: true,
+    loginFailed: true,
+    wrongPassword: true,
+    tooManyAttempts: true,
+    authNeedsTls: true,
+    accountsUnavailable: true,
+    loggedInElsewhere: true,
+    nameReclaimed: true,
   };
 
   /**
@@ -688,9 +777,16 @@
   /** Puts a finished reply's lines in place (Replay.plan), then what was held around it. */
   function finishReplay(replay) {
     var atBottom = nearBottom();
-    var plan = Replay.plan(replay.items, function (id) { return shown.has(id); }, replay.kind, function (item) {
-      return item.read.kind === 'join' && item.read.addr === me.addr;
-    });
+    var plan = Replay.plan(
+      replay.items,
+      function (id) {
+        return shown.has(id);
+      },
+      replay.kind,
+      function (item) {
+        return item.read.kind === 'join' && item.read.addr === me.addr;
+      },
+    );
     var placedNow = new Set();
     var first = null;
     var lastEarlier = null;
@@ -713,13 +809,26 @@
       els.log.insertBefore(note, first);
     }
     if (plan.ordered.length > 0) lastId = plan.ordered[plan.ordered.length - 1].id;
-    if (replay.kind === 'history' && !plan.inserts.some(function (insert) { return insert.earlier; })) notice(ui.noEarlier);
+    if (
+      replay.kind === 'history' &&
+      !plan.inserts.some(function (insert) {
+        return insert.earlier;
+      })
+    )
+      notice(ui.noEarlier);
     // Lines held before tags were on are in the reply, with their real times, when the server
     // keeps a log; without one they are shown now, as they came.
-    Replay.unmatched(replay.plain, replay.items.map(function (item) { return item.line; })).forEach(function (held) {
+    Replay.unmatched(
+      replay.plain,
+      replay.items.map(function (item) {
+        return item.line;
+      }),
+    ).forEach(function (held) {
       live(held.read, held.line, held.at);
     });
-    replay.privates.forEach(function (held) { live(held.read, null, held.at); });
+    replay.privates.forEach(function (held) {
+      live(held.read, null, held.at);
+    });
     trim();
     if (atBottom) els.log.scrollTop = els.log.scrollHeight;
     if (replay.opening) {
@@ -847,13 +956,20 @@
     var closed = false;
     var socket = null;
     fetch('config.json', { cache: 'no-store' })
-      .then(function (res) { return res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status)); })
+      .then(function (res) {
+        return res.ok ? res.json() : Promise.reject(new Error('HTTP ' + res.status));
+      })
       .then(function (cfg) {
         if (closed) return;
         config = cfg;
         socket = new WebSocket(wsUrl());
-        socket.onopen = function () { ws = socket; link.value({ open: true }); };
-        socket.onmessage = function (e) { link.value({ line: String(e.data) }); };
+        socket.onopen = function () {
+          ws = socket;
+          link.value({ open: true });
+        };
+        socket.onmessage = function (e) {
+          link.value({ line: String(e.data) });
+        };
         socket.onclose = function () {
           if (ws === socket) {
             ws = null;
@@ -863,7 +979,9 @@
           else link.error(new Error('closed'));
         };
       })
-      .catch(function (err) { if (!closed) link.error(err); });
+      .catch(function (err) {
+        if (!closed) link.error(err);
+      });
     return function () {
       closed = true;
       if (socket) socket.close();
@@ -903,7 +1021,9 @@
         }
         setStatus(ui.retryIn(Math.ceil(r.delayMs / 1000), r.attempt), 'retrying');
       },
-      error: function () { setStatus(ui.ended, 'ended'); },
+      error: function () {
+        setStatus(ui.ended, 'ended');
+      },
       complete: function () {
         users.clear();
         renderUsers();
@@ -1013,8 +1133,12 @@
     var name = els.newName.value.trim();
     if (name !== '' && send('rename|' + name)) els.newName.value = '';
   });
-  els.showLogin.addEventListener('click', function () { openAccount('login'); });
-  els.showRegister.addEventListener('click', function () { openAccount('register'); });
+  els.showLogin.addEventListener('click', function () {
+    openAccount('login');
+  });
+  els.showRegister.addEventListener('click', function () {
+    openAccount('register');
+  });
   els.showPasswd.addEventListener('click', function () {
     if (accountView === 'passwd') {
       accountView = null;
@@ -1060,7 +1184,9 @@
     renderAccount();
     accountStatus(ui.forgotten, 'ok');
   });
-  els.targetClear.addEventListener('click', function () { setTarget(null); });
+  els.targetClear.addEventListener('click', function () {
+    setTarget(null);
+  });
   els.text.addEventListener('keydown', function (e) {
     if (e.key === 'Escape' && target !== null) setTarget(null);
   });
@@ -1083,12 +1209,16 @@
   ['keydown', 'pointerdown', 'wheel', 'touchstart'].forEach(function (type) {
     document.addEventListener(type, interacted, { capture: true, passive: true });
   });
-  document.addEventListener('pointermove', function (e) {
-    if (e.clientX === pointer.x && e.clientY === pointer.y) return;
-    pointer.x = e.clientX;
-    pointer.y = e.clientY;
-    interacted();
-  }, { capture: true, passive: true });
+  document.addEventListener(
+    'pointermove',
+    function (e) {
+      if (e.clientX === pointer.x && e.clientY === pointer.y) return;
+      pointer.x = e.clientX;
+      pointer.y = e.clientY;
+      interacted();
+    },
+    { capture: true, passive: true },
+  );
   window.addEventListener('focus', interacted);
   document.addEventListener('visibilitychange', function () {
     if (!document.hidden) interacted();
@@ -1106,7 +1236,9 @@
   // On a phone the people panel starts folded, leaving the screen to the conversation.
   var narrow = window.matchMedia('(max-width: 640px)');
   els.people.open = !narrow.matches;
-  narrow.addEventListener('change', function (e) { els.people.open = !e.matches; });
+  narrow.addEventListener('change', function (e) {
+    els.people.open = !e.matches;
+  });
 
   applyLanguage();
   start();

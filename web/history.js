@@ -29,8 +29,12 @@
    */
   function plan(items, isShown, kind, isOwnJoin) {
     var last = new Map();
-    items.forEach(function (item, i) { last.set(item.id, i); });
-    var ordered = items.filter(function (item, i) { return last.get(item.id) === i; });
+    items.forEach(function (item, i) {
+      last.set(item.id, i);
+    });
+    var ordered = items.filter(function (item, i) {
+      return last.get(item.id) === i;
+    });
     var anchor = null;
     for (var i = 0; i < ordered.length && anchor === null; i++) if (isShown(ordered[i].id)) anchor = ordered[i].id;
     var inserts = [];
@@ -62,7 +66,9 @@
    */
   function unmatched(plain, replayed) {
     var counts = new Map();
-    replayed.forEach(function (line) { counts.set(line, (counts.get(line) || 0) + 1); });
+    replayed.forEach(function (line) {
+      counts.set(line, (counts.get(line) || 0) + 1);
+    });
     return plain.filter(function (item) {
       var n = counts.get(item.line) || 0;
       if (n === 0) return true;

@@ -26,10 +26,14 @@
   }
 
   var realClock = {
-    now: function () { return Date.now(); },
+    now: function () {
+      return Date.now();
+    },
     schedule: function (fn, ms) {
       var id = setTimeout(fn, ms);
-      return function () { clearTimeout(id); };
+      return function () {
+        clearTimeout(id);
+      };
     },
   };
 

@@ -85,7 +85,19 @@
     // A private line has " : " after a name without whitespace, which no notice has.
     var p = PRIVATE.exec(line);
     if (p) return { kind: 'private', from: p[1], text: p[2] };
-    var exact = ['kicked', 'floodKick', 'shutdown', 'serverFull', 'tooManyFromAddress', 'nameTaken', 'privateFormat', 'lineTooLong', 'clusterDegraded', 'clusterRestored', 'historyLost'];
+    var exact = [
+      'kicked',
+      'floodKick',
+      'shutdown',
+      'serverFull',
+      'tooManyFromAddress',
+      'nameTaken',
+      'privateFormat',
+      'lineTooLong',
+      'clusterDegraded',
+      'clusterRestored',
+      'historyLost',
+    ];
     for (var j = 0; j < exact.length; j++) {
       if (texts[exact[j]] !== undefined && line === texts[exact[j]]) return { kind: 'notice', code: exact[j], text: line };
     }

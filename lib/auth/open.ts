@@ -37,7 +37,11 @@ export async function openAccounts(options: OpenAccountsOptions): Promise<Opened
     return { config: { store: redis, limiter: redis, allowPlaintext }, where: 'accounts in Redis', close: () => redis.close() };
   }
   if (options.history instanceof SqliteLog) {
-    return { config: { store: new SqliteAccounts(options.history.db), allowPlaintext }, where: 'accounts in the SQLite file of the message log', close: async () => {} };
+    return {
+      config: { store: new SqliteAccounts(options.history.db), allowPlaintext },
+      where: 'accounts in the SQLite file of the message log',
+      close: async () => {},
+    };
   }
   return { config: { allowPlaintext }, where: 'accounts in memory only (no data directory): registrations are lost at restart', close: async () => {} };
 }

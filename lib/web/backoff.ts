@@ -35,8 +35,7 @@ export function backoffDelay(failures: number, options: BackoffOptions): number 
 
 /** A value of the link, or notice of a retry about to be made. */
 export type Link<T> =
-  | { readonly kind: 'value'; readonly value: T }
-  | { readonly kind: 'retry'; readonly attempt: number; readonly delayMs: number; readonly error: unknown };
+  { readonly kind: 'value'; readonly value: T } | { readonly kind: 'retry'; readonly attempt: number; readonly delayMs: number; readonly error: unknown };
 
 /**
  * Subscribes to `link$` and, each time it errors, again after a growing delay; its values

@@ -4,14 +4,84 @@ import { BENCH_USAGE, parseBenchArgs } from '../../bench/args';
 test('defaults', (t) => {
   const r = parseBenchArgs(['fanout']);
   if (r.ok !== true) return t.fail(JSON.stringify(r));
-  t.like(r.value, { scenario: 'fanout', host: '127.0.0.1', port: 8888, clients: 100, senders: 10, messages: 200, mode: 'closed', threads: 1, json: false, label: '127.0.0.1:8888' });
+  t.like(r.value, {
+    scenario: 'fanout',
+    host: '127.0.0.1',
+    port: 8888,
+    clients: 100,
+    senders: 10,
+    messages: 200,
+    mode: 'closed',
+    threads: 1,
+    json: false,
+    label: '127.0.0.1:8888',
+  });
   t.is(r.value.pid, undefined);
 });
 
 test('every option', (t) => {
-  const r = parseBenchArgs(['slow', '--host', '127.0.0.2', '--port', '9000', '-c', '50', '-s', '5', '-m', '7', '--size', '1000', '--mode', 'pipelined', '--window', '4', '--duration', '2.5', '-k', '3', '--threads', '2', '--sources', '4', '--concurrency', '10', '--stall', '3', '--drain', '0.5', '--pid', '123', '--label', 'x', '--json', '--quiet']);
+  const r = parseBenchArgs([
+    'slow',
+    '--host',
+    '127.0.0.2',
+    '--port',
+    '9000',
+    '-c',
+    '50',
+    '-s',
+    '5',
+    '-m',
+    '7',
+    '--size',
+    '1000',
+    '--mode',
+    'pipelined',
+    '--window',
+    '4',
+    '--duration',
+    '2.5',
+    '-k',
+    '3',
+    '--threads',
+    '2',
+    '--sources',
+    '4',
+    '--concurrency',
+    '10',
+    '--stall',
+    '3',
+    '--drain',
+    '0.5',
+    '--pid',
+    '123',
+    '--label',
+    'x',
+    '--json',
+    '--quiet',
+  ]);
   if (r.ok !== true) return t.fail(JSON.stringify(r));
-  t.like(r.value, { scenario: 'slow', host: '127.0.0.2', port: 9000, clients: 50, senders: 5, messages: 7, size: 1000, mode: 'pipelined', window: 4, durationS: 2.5, slow: 3, threads: 2, sources: 4, concurrency: 10, stallS: 3, drainS: 0.5, pid: 123, label: 'x', json: true, quiet: true });
+  t.like(r.value, {
+    scenario: 'slow',
+    host: '127.0.0.2',
+    port: 9000,
+    clients: 50,
+    senders: 5,
+    messages: 7,
+    size: 1000,
+    mode: 'pipelined',
+    window: 4,
+    durationS: 2.5,
+    slow: 3,
+    threads: 2,
+    sources: 4,
+    concurrency: 10,
+    stallS: 3,
+    drainS: 0.5,
+    pid: 123,
+    label: 'x',
+    json: true,
+    quiet: true,
+  });
 });
 
 test('help', (t) => {

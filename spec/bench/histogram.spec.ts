@@ -39,7 +39,10 @@ test('histogram percentiles are within 1% of the exact ones', (t) => {
     fc.property(fc.array(fc.integer({ min: 0, max: 10_000_000 }), { minLength: 1, maxLength: 2000 }), fc.constantFrom(50, 90, 99, 100), (values, p) => {
       const h = new Histogram();
       for (const v of values) h.record(v);
-      const exact = exactPercentile([...values].sort((a, b) => a - b), p);
+      const exact = exactPercentile(
+        [...values].sort((a, b) => a - b),
+        p,
+      );
       return Math.abs(h.percentile(p) - exact) <= Math.max(1, exact / 100);
     }),
   );

@@ -60,7 +60,7 @@ test('the splitter keeps a partial line until its end arrives', (t) => {
   t.is(s.pending, 0);
 });
 
-test('an unterminated message (the reference\'s private line) can be taken from the tail', (t) => {
+test("an unterminated message (the reference's private line) can be taken from the tail", (t) => {
   const s = new LineSplitter();
   const text = messageText(1, 0, 5, 20);
   t.deepEqual(s.push(`u1 : ${text}`), []);

@@ -57,7 +57,10 @@ class Cli {
         if (match) return match;
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${stream} line matching ${pattern} within ${timeoutMs} ms; stdout: ${JSON.stringify(this.stdout)}; stderr: ${JSON.stringify(this.stderr)}`);
+      if (left <= 0)
+        throw new Error(
+          `no ${stream} line matching ${pattern} within ${timeoutMs} ms; stdout: ${JSON.stringify(this.stdout)}; stderr: ${JSON.stringify(this.stderr)}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -131,7 +134,10 @@ test('--help prints the usage on stdout and exits 0', async (t) => {
   t.is(code, 0);
   t.regex(stdout[0] ?? '', /^Usage: rx-im-server/);
   for (const flag of ['--host', '--port', '--idle-timeout', '--lang', '--max-line-bytes', '--no-web', '--help']) {
-    t.true(stdout.some((l) => l.includes(flag)), `the usage mentions ${flag}`);
+    t.true(
+      stdout.some((l) => l.includes(flag)),
+      `the usage mentions ${flag}`,
+    );
   }
   t.deepEqual(stderr, []);
 });
@@ -153,7 +159,10 @@ for (const [args, mentions] of badFlags) {
     t.deepEqual(stdout, [], 'it never started listening');
     t.is(stderr.length, 1, `exactly one line, got ${JSON.stringify(stderr)}`);
     t.regex(stderr[0] ?? '', mentions);
-    t.false(stderr.some((l) => /^\s+at /.test(l)), 'no stack trace');
+    t.false(
+      stderr.some((l) => /^\s+at /.test(l)),
+      'no stack trace',
+    );
   });
 }
 
@@ -167,7 +176,10 @@ test('a port in use: one clear line on stderr, exit 1', async (t) => {
   t.deepEqual(stdout, []);
   t.is(stderr.length, 1, `exactly one line, got ${JSON.stringify(stderr)}`);
   t.regex(stderr[0] ?? '', new RegExp(`in use.*${port}|${port}.*in use`));
-  t.false(stderr.some((l) => /^\s+at /.test(l)), 'no stack trace');
+  t.false(
+    stderr.some((l) => /^\s+at /.test(l)),
+    'no stack trace',
+  );
 });
 
 test('--idle-timeout 0.5 kicks a silent user, and the log says so', async (t) => {
@@ -184,7 +196,13 @@ test('--idle-timeout 0.5 kicks a silent user, and the log says so', async (t) =>
 // The texts each language gives users, as the README's protocol table has them.
 const WIRE = {
   zh: { online: '已上线', offline: '已下线', listed: '在线...', shutdown: '服务器正在关闭', tooLong: (n: number) => `消息过长(最多${n}字节),已丢弃` },
-  en: { online: 'is online', offline: 'is offline', listed: 'online...', shutdown: 'The server is shutting down', tooLong: (n: number) => `Message too long (at most ${n} bytes), discarded` },
+  en: {
+    online: 'is online',
+    offline: 'is offline',
+    listed: 'online...',
+    shutdown: 'The server is shutting down',
+    tooLong: (n: number) => `Message too long (at most ${n} bytes), discarded`,
+  },
 } as const;
 
 for (const [signal, lang] of [
@@ -224,7 +242,10 @@ for (const [signal, lang] of [
     const took = Date.now() - sent;
     t.deepEqual(exit, { code: 0, signal: null });
     t.true(took < 2000, `exited ${took} ms after ${signal}`);
-    t.false(cli.stderr.some((l) => /^\s+at /.test(l)), 'no stack trace');
+    t.false(
+      cli.stderr.some((l) => /^\s+at /.test(l)),
+      'no stack trace',
+    );
   });
 }
 

@@ -32,7 +32,9 @@ class Terminal {
 
   /** The visible screen, one string per row, trailing blanks dropped. */
   screen(): string[] {
-    return this.tmux('capture-pane', '-p', '-t', 'client').split('\n').map((row) => row.trimEnd());
+    return this.tmux('capture-pane', '-p', '-t', 'client')
+      .split('\n')
+      .map((row) => row.trimEnd());
   }
 
   /** Polls the screen until `ready` holds (the terminal is another process: there is no event to await). */

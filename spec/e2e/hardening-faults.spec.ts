@@ -107,7 +107,10 @@ test.serial('clients that reset mid-write, while others chat: each leave is anno
     t.true((offline.get(addr) ?? 0) <= 1, `${addr}: left at most once`);
   }
   for (const addr of inSession) t.true(online.get(addr) === 1 && offline.get(addr) === 1, `${addr}: reset in session, announced once each way`);
-  t.true([...offline.keys()].every((addr) => resetters.includes(addr) || addr === '?:0'), 'nobody else left');
+  t.true(
+    [...offline.keys()].every((addr) => resetters.includes(addr) || addr === '?:0'),
+    'nobody else left',
+  );
   t.deepEqual(raised(), []);
   t.log(`50 resetters (${chatted} chat lines meanwhile): ${offline.size} announced under their address; server log: ${JSON.stringify(reasons(logs))}`);
   await allGone(t, server, [observer, chatter, last]);
@@ -145,7 +148,11 @@ test.serial('clients that vanish during their own join: no crash, every join has
     t.true((online.get(addr) ?? 0) <= 1, `${addr}: joined at most once`);
     t.is(offline.get(addr) ?? 0, online.get(addr) ?? 0, `${addr}: one leave for each join`);
   }
-  t.is(seen.length, [...online.values(), ...offline.values()].reduce((a, b) => a + b, 0), 'nothing but joins and leaves');
+  t.is(
+    seen.length,
+    [...online.values(), ...offline.values()].reduce((a, b) => a + b, 0),
+    'nothing but joins and leaves',
+  );
   t.deepEqual(raised(), []);
   t.log(`200 clients vanished on connect: ${online.size} addresses were announced, each leaving once`);
   await allGone(t, server, [observer, last]);
@@ -170,4 +177,3 @@ test.serial('a client that half-closes gets its own last line, then the close; t
   t.deepEqual(raised(), []);
   await allGone(t, server, [observer]);
 });
-

@@ -41,7 +41,11 @@ test('with the rate limit off, a reader is not cut off by one chunk of short lin
   // 2,000 lines of 5 bytes: 12 KB in, ~74 KB out to each reader, all in one tick.
   await alice.write(Array.from({ length: 2000 }, (_, i) => String(i).padStart(4, '0') + '\n').join(''));
   const got = await bob.nextLines(2000);
-  t.deepEqual(got, Array.from({ length: 2000 }, (_, i) => `[${alice.addr}]${alice.addr}:${String(i).padStart(4, '0')}`), logs.join('\n'));
+  t.deepEqual(
+    got,
+    Array.from({ length: 2000 }, (_, i) => `[${alice.addr}]${alice.addr}:${String(i).padStart(4, '0')}`),
+    logs.join('\n'),
+  );
 });
 
 test('a name that is an address in fullwidth or compatibility characters is refused like the address itself', async (t) => {

@@ -25,7 +25,6 @@ const TEXT_BYTES = 1000;
 // fill it without loading the readers. The cap only bounds a failing test.
 const FILL_CAP_BYTES = 32 * 1024 * 1024;
 
-
 /** The i-th message of a phase: exactly TEXT_BYTES of ASCII, its phase and number first. */
 function message(phase: number, i: number): string {
   const head = `p${phase}-${String(i).padStart(6, '0')} `;
@@ -65,7 +64,10 @@ class Reader {
   until(last: string, timeoutMs: number, keep: (line: string) => void): Promise<void> {
     return new Promise((resolve, reject) => {
       let seen = 0;
-      const timer = setTimeout(() => reject(new Error(`${this.addr}: no ${JSON.stringify(last.slice(0, 60))} within ${timeoutMs} ms (${seen} lines seen)`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.addr}: no ${JSON.stringify(last.slice(0, 60))} within ${timeoutMs} ms (${seen} lines seen)`)),
+        timeoutMs,
+      );
       const stop = () => {
         clearTimeout(timer);
         this.handler = () => {};
@@ -144,29 +146,31 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
     let wake: () => void = () => {};
     const done = Promise.all(
       readers.map((r, k) =>
-        r.until(said(n, lines - 1), 20_000, (l) => {
-          if (l === extra) {
-            extras[k]++;
-            return;
-          }
-          const expected = said(n, next[k]);
-          if (l !== expected) throw new Error(`${r.addr}: expected ${expected.slice(0, 40)}…, got ${l.slice(0, 40)}…`);
-          next[k]++;
-          if (k === 0) {
-            senderHas = next[k];
-            wake();
-          }
-        }).then(() => {
-          t.is(next[k], lines - 1, `${r.addr} got every line before the last`);
-          if (k === 0) {
-            senderHas = lines;
-            wake();
-          }
-        }),
+        r
+          .until(said(n, lines - 1), 20_000, (l) => {
+            if (l === extra) {
+              extras[k]++;
+              return;
+            }
+            const expected = said(n, next[k]);
+            if (l !== expected) throw new Error(`${r.addr}: expected ${expected.slice(0, 40)}…, got ${l.slice(0, 40)}…`);
+            next[k]++;
+            if (k === 0) {
+              senderHas = next[k];
+              wake();
+            }
+          })
+          .then(() => {
+            t.is(next[k], lines - 1, `${r.addr} got every line before the last`);
+            if (k === 0) {
+              senderHas = lines;
+              wake();
+            }
+          }),
       ),
     );
     const started = performance.now();
-    for (let sent = 0; sent < lines; ) {
+    for (let sent = 0; sent < lines;) {
       const batch: string[] = [];
       for (const end = Math.min(lines, sent + IN_FLIGHT); sent < end; sent++) batch.push(message(n, sent) + '\n');
       sender.socket.write(batch.join(''));
@@ -188,7 +192,11 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
   await sink.until(online(sink.addr), 3000, (l) => t.fail(`the sink saw ${l} before its own join`));
   const seenHelpers = await barrier('ready-0');
   // Readers drop lines between barriers: only later joins can have come meanwhile.
-  for (const lines of seenHelpers) t.deepEqual(lines.filter((l) => l !== online(filler.addr) && l !== online(sink.addr)), []);
+  for (const lines of seenHelpers)
+    t.deepEqual(
+      lines.filter((l) => l !== online(filler.addr) && l !== online(sink.addr)),
+      [],
+    );
   t.deepEqual(await filler.sync(), [online(sink.addr), userLine(sender.addr, sender.addr, 'ready-0')]);
 
   /** Whispers to `to` until `stop` says so (checked after each round trip); returns the bytes sent. */
@@ -204,7 +212,10 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
   }
 
   // A warm-up, so that phase 1 does not pay for the JIT compiling the server's hot paths.
-  t.deepEqual((await phase(0, '', LINES / 4)).extras, readers.map(() => 0));
+  t.deepEqual(
+    (await phase(0, '', LINES / 4)).extras,
+    readers.map(() => 0),
+  );
   t.is((await filler.sync()).length, LINES / 4);
 
   const rssBefore = process.memoryUsage().rss;
@@ -217,7 +228,10 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
   const without = await phase(1, '');
   phaseOver = true;
   const sunkBytes = await sunk;
-  t.deepEqual(without.extras, readers.map(() => 0));
+  t.deepEqual(
+    without.extras,
+    readers.map(() => 0),
+  );
   fillerSaw += (await filler.sync()).length;
   t.is(fillerSaw, LINES, 'the filler read every broadcast too');
 
@@ -257,15 +271,23 @@ test.serial('a client that never reads is cut off alone; the 100 readers get eve
   for (let k = 0; k < READERS; k++) {
     const lateOffline = late[k].filter((l) => l === offline(frozenAddr)).length;
     t.is(withFrozen.extras[k] + lateOffline, 1, `${readers[k].addr} sees the frozen client leave exactly once`);
-    t.deepEqual(late[k].filter((l) => l !== offline(frozenAddr)), []);
+    t.deepEqual(
+      late[k].filter((l) => l !== offline(frozenAddr)),
+      [],
+    );
   }
-  t.true(logs.includes(`disconnected ${frozenAddr} (cut off: send queue over ${MAX_QUEUE_BYTES} bytes)`), logs.filter((l) => l.includes(frozenAddr)).join('\n'));
+  t.true(
+    logs.includes(`disconnected ${frozenAddr} (cut off: send queue over ${MAX_QUEUE_BYTES} bytes)`),
+    logs.filter((l) => l.includes(frozenAddr)).join('\n'),
+  );
   t.is(server.connections, READERS + 2, 'exactly one connection fewer');
   t.is(server.hub.size, READERS + 2);
   const rssAfter = process.memoryUsage().rss;
 
   t.log(`${READERS} readers, ${LINES} broadcasts of ${TEXT_BYTES} bytes a phase, ${IN_FLIGHT} in flight; private messages ${FILL_IN_FLIGHT} in flight`);
-  t.log(`delivery without the frozen client: ${without.ms.toFixed(0)} ms (filler: ${(sunkBytes / 1e6).toFixed(1)} MB to a reader); with it: ${withFrozen.ms.toFixed(0)} ms (filler: ${(filledDuringPhase / 1e6).toFixed(1)} MB, ${(filled / 1e6).toFixed(1)} MB of it to the frozen client)`);
+  t.log(
+    `delivery without the frozen client: ${without.ms.toFixed(0)} ms (filler: ${(sunkBytes / 1e6).toFixed(1)} MB to a reader); with it: ${withFrozen.ms.toFixed(0)} ms (filler: ${(filledDuringPhase / 1e6).toFixed(1)} MB, ${(filled / 1e6).toFixed(1)} MB of it to the frozen client)`,
+  );
   t.log(`frozen client cut off ${cutAfterMs.toFixed(0)} ms into phase 2`);
   t.log(`rss ${(rssBefore / 1e6).toFixed(0)} MB before, ${(rssAfter / 1e6).toFixed(0)} MB after (process-wide)`);
 });

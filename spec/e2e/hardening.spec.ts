@@ -49,14 +49,24 @@ test('flood: 1,000 lines at once pass only the burst (and what the rate allows);
   const seconds = (performance.now() - started) / 1000;
 
   const k = relayed.length;
-  t.deepEqual(relayed, Array.from({ length: k }, (_, i) => userLine(flooder.addr, flooder.addr, floodLine(i))), 'the first k lines, in order');
+  t.deepEqual(
+    relayed,
+    Array.from({ length: k }, (_, i) => userLine(flooder.addr, flooder.addr, floodLine(i))),
+    'the first k lines, in order',
+  );
   t.true(k >= 40, `the burst passes: ${k}`);
   t.true(k <= 40 + Math.ceil(20 * seconds), `no more than the burst and the rate allow: ${k} in ${seconds.toFixed(3)} s`);
 
   // The flooder: its own lines, one rate notice, the kick notice, then the server closes.
   const own = await flooder.rest();
-  t.deepEqual(own.filter((l) => !l.startsWith(`[${flooder.addr}]`)), [server.texts.rateLimited(20), server.texts.floodKick]);
-  t.deepEqual(own.filter((l) => l.startsWith(`[${flooder.addr}]`)), relayed);
+  t.deepEqual(
+    own.filter((l) => !l.startsWith(`[${flooder.addr}]`)),
+    [server.texts.rateLimited(20), server.texts.floodKick],
+  );
+  t.deepEqual(
+    own.filter((l) => l.startsWith(`[${flooder.addr}]`)),
+    relayed,
+  );
   t.is(own[own.length - 1], server.texts.floodKick);
   await waitFor('the server to log the kick', () => logs.includes(`disconnected ${flooder.addr} (kicked: flooding)`));
 
@@ -70,11 +80,17 @@ test('flood: with rateLimit 0, all 1,000 lines reach a reader, in order, and nob
   const [observer, flooder] = await room(t, server, port, 2);
   await flooder.write(FLOOD);
   const relayed = await observer.nextLines(1000);
-  t.deepEqual(relayed, Array.from({ length: 1000 }, (_, i) => userLine(flooder.addr, flooder.addr, floodLine(i))));
+  t.deepEqual(
+    relayed,
+    Array.from({ length: 1000 }, (_, i) => userLine(flooder.addr, flooder.addr, floodLine(i))),
+  );
   t.is((await flooder.sync()).length, 1000, 'the flooder got its own lines and nothing else');
   t.deepEqual(await observer.sync(), []);
   t.is(server.connections, 2);
-  t.false(logs.some((l) => l.startsWith('disconnected')), logs.join('\n'));
+  t.false(
+    logs.some((l) => l.startsWith('disconnected')),
+    logs.join('\n'),
+  );
 });
 
 test('maxConnections 5: the 6th gets the server-full notice and is closed; a freed slot is taken again', async (t) => {
@@ -227,7 +243,10 @@ test('hostile names: control characters, zero-width and bidi characters, address
     t.is(await bob.nextLine(), notice, JSON.stringify(name));
   }
   // None of it took: bob keeps his name and the others heard nothing.
-  t.deepEqual(await bob.who(), [alice, bob, carol].map((c, i) => userLine(c.addr, i === 0 ? 'alice' : c.addr, server.texts.listed)));
+  t.deepEqual(
+    await bob.who(),
+    [alice, bob, carol].map((c, i) => userLine(c.addr, i === 0 ? 'alice' : c.addr, server.texts.listed)),
+  );
   t.deepEqual(await alice.sync(), []);
   t.deepEqual(await carol.sync(), []);
 });

@@ -19,11 +19,18 @@ interface Running {
   readonly stderr: string[];
 }
 
-function spawnServer(t: ExecutionContext, args: readonly string[]): { child: ChildProcess; stdout: Promise<string>; stderr: string[]; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', 'cli/server.ts', '--port', '0', '--no-web', '--lang', 'en', '--rate-limit', '0', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+function spawnServer(
+  t: ExecutionContext,
+  args: readonly string[],
+): { child: ChildProcess; stdout: Promise<string>; stderr: string[]; exited: Promise<number | null> } {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', 'cli/server.ts', '--port', '0', '--no-web', '--lang', 'en', '--rate-limit', '0', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -68,7 +75,10 @@ test('kill -9 loses nothing anyone received: after a restart history| has every 
   // Everything `a` received is there, byte for byte, ids and times included; no leave was
   // invented for the connection the kill cut; the newcomer's own join comes last.
   t.deepEqual(replay.slice(1, 51), received);
-  t.false(replay.some((l) => l.endsWith(':is offline')), 'no leave logged for the cut connection');
+  t.false(
+    replay.some((l) => l.endsWith(':is offline')),
+    'no leave logged for the cut connection',
+  );
   const idOf = (line: string) => /^@id=(\d+)-(\d+);/.exec(line)!.slice(1).map(BigInt);
   const [lastMs, lastSeq] = idOf(received[received.length - 1]);
   const [joinMs, joinSeq] = idOf(replay[replay.length - 1]);

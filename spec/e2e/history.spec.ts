@@ -108,27 +108,27 @@ for (const lang of ['zh', 'en'] as Lang[]) {
     await a.send('second');
     await a.nextLine();
     await a.send(`since|${first.id}`);
-    t.deepEqual((await replay(a)).map((l) => (l.startsWith('@') ? untag(l).line : l)), [userLine(a.addr, a.addr, 'second'), 'history|end']);
+    t.deepEqual(
+      (await replay(a)).map((l) => (l.startsWith('@') ? untag(l).line : l)),
+      [userLine(a.addr, a.addr, 'second'), 'history|end'],
+    );
     await a.send('third');
     await a.nextLine();
     await a.send('fourth');
     await a.nextLine();
     // Three events follow `first` and a page holds two: the newest two, said to be truncated.
     await a.send(`since|${first.id}`);
-    t.deepEqual((await replay(a)).map((l) => (l.startsWith('@') ? untag(l).line : l)), [
-      'history|truncated',
-      userLine(a.addr, a.addr, 'third'),
-      userLine(a.addr, a.addr, 'fourth'),
-      'history|end',
-    ]);
+    t.deepEqual(
+      (await replay(a)).map((l) => (l.startsWith('@') ? untag(l).line : l)),
+      ['history|truncated', userLine(a.addr, a.addr, 'third'), userLine(a.addr, a.addr, 'fourth'), 'history|end'],
+    );
     for (const bad of ['since|nonsense', 'since|', 'since|99999999999999-0']) {
       await a.send(bad);
-      t.deepEqual((await replay(a)).map((l) => (l.startsWith('@') ? untag(l).line : l)), [
-        'history|unknown',
-        userLine(a.addr, a.addr, 'third'),
-        userLine(a.addr, a.addr, 'fourth'),
-        'history|end',
-      ], bad);
+      t.deepEqual(
+        (await replay(a)).map((l) => (l.startsWith('@') ? untag(l).line : l)),
+        ['history|unknown', userLine(a.addr, a.addr, 'third'), userLine(a.addr, a.addr, 'fourth'), 'history|end'],
+        bad,
+      );
     }
   });
 }
@@ -156,7 +156,10 @@ test('lines said while since| is answered: none missing, none repeated after his
     else if (line.startsWith('@')) (ended ? afterEnd : upToEnd).push(untag(line));
   }
   const seenBefore = new Set(upToEnd.map((l) => l.id));
-  t.false(afterEnd.some((l) => seenBefore.has(l.id)), 'nothing after history|end repeats a line sent before it');
+  t.false(
+    afterEnd.some((l) => seenBefore.has(l.id)),
+    'nothing after history|end repeats a line sent before it',
+  );
   // Every x line reached a, in order, live or replayed.
   const xs = [...upToEnd, ...afterEnd].filter((l) => /:x\d$/.test(l.line));
   t.deepEqual([...new Map(xs.map((l) => [l.id, l.line.slice(-2)])).values()], ['x1', 'x2', 'x3']);

@@ -366,7 +366,14 @@ test('framing: a UTF-8 character split across writes', async (t) => {
   const [alice, bob] = await room(t, port, 2, 'zh');
   const bytes = Buffer.from('世界😀\n'); // 3 + 3 + 4 bytes + LF
   // Cut inside every character: after the first byte of 世, inside 界, inside the emoji.
-  for (const [from, to] of [[0, 1], [1, 4], [4, 5], [5, 8], [8, 10], [10, bytes.length]]) {
+  for (const [from, to] of [
+    [0, 1],
+    [1, 4],
+    [4, 5],
+    [5, 8],
+    [8, 10],
+    [10, bytes.length],
+  ]) {
     await alice.write(bytes.subarray(from, to));
     await pause(5);
   }

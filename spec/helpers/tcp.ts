@@ -44,7 +44,11 @@ export class TcpClient {
       const onData = (chunk: Buffer) => subscriber.next(chunk);
       // A reset or any transport error ends the stream like a close: tests look at lines.
       const onClose = () => subscriber.complete();
-      socket.on('data', onData).on('end', onClose).on('close', onClose).on('error', () => undefined);
+      socket
+        .on('data', onData)
+        .on('end', onClose)
+        .on('close', onClose)
+        .on('error', () => undefined);
       return () => socket.off('data', onData).off('end', onClose).off('close', onClose);
     });
     const lines$ = bytes$.pipe(
@@ -82,7 +86,8 @@ export class TcpClient {
   async expectLine(expected: string | RegExp, timeoutMs = LINE_TIMEOUT_MS): Promise<string> {
     const line = await this.nextLine(timeoutMs);
     const ok = typeof expected === 'string' ? line === expected : expected.test(line);
-    if (!ok) throw new Error(`${this.addr}: expected line ${JSON.stringify(expected instanceof RegExp ? String(expected) : expected)}, got ${JSON.stringify(line)}`);
+    if (!ok)
+      throw new Error(`${this.addr}: expected line ${JSON.stringify(expected instanceof RegExp ? String(expected) : expected)}, got ${JSON.stringify(line)}`);
     return line;
   }
 

@@ -18,7 +18,11 @@ const piece = fc.constantFrom(
   'history', 'History', '5', '0', '05', '1234567890', '-1', '３',
   'bob', '名字', 'a', 'b c', '|', 'to|bob|hi', '你好',
 );
-const line = fc.oneof(fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('')), fc.string(), fc.string({ unit: 'grapheme' }));
+const line = fc.oneof(
+  fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('')),
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+);
 
 test('the page copy reads every generated line as the module does', (t) => {
   fc.assert(

@@ -155,8 +155,14 @@ test('a browser that stops reading is cut off at its send-queue bound; the other
   }
   t.is(chat.connections, 1, `still connected after ${sent} lines of 4000 bytes`);
   t.log(`cut off after ${sent} lines of 4000 bytes`);
-  t.true(log.some((l) => l.startsWith(`disconnected ${slow.addr} (cut off: send queue`)), log.join('\n'));
+  t.true(
+    log.some((l) => l.startsWith(`disconnected ${slow.addr} (cut off: send queue`)),
+    log.join('\n'),
+  );
   // The TCP user is unaffected: `who` answers, and lists only itself.
   const listed = await nc.who(10_000);
-  t.deepEqual(listed.filter((l) => l.endsWith(':在线...')), [`[${nc.addr}]${nc.addr}:在线...`]);
+  t.deepEqual(
+    listed.filter((l) => l.endsWith(':在线...')),
+    [`[${nc.addr}]${nc.addr}:在线...`],
+  );
 });
