@@ -6,7 +6,7 @@ export { idle } from './idle';
 export { rateLimit, RATE_LIMITED, FLOODING } from './rate-limit';
 export { boundSendQueue } from './send-queue';
 export { MemoryHub, type Hub, type Presence, type RenameResult } from './hub';
-export { session, type Output, type Close, type CloseReason, type SessionOptions } from './session';
+export { session, textOf, type Output, type Close, type CloseReason, type SessionOptions } from './session';
 export { ChatServer, DEFAULTS, type ServerOptions, type Address } from './server';
 export { formatAddress, type Peer } from './peer';
 export { Line, Outbox } from './outbox';

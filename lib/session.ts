@@ -49,6 +49,11 @@ export interface Close {
  */
 export type Output = string | Line | Close;
 
+/** What an output says to its user: the line's text, or undefined for a close. */
+export function textOf(out: Output): string | undefined {
+  return typeof out === 'string' ? out : out instanceof Line ? out.text : undefined;
+}
+
 export interface SessionOptions {
   readonly hub: Hub;
   readonly texts: Texts;

@@ -1,7 +1,7 @@
 // The README's example: the library composes into a chat without any socket.
 import test from 'ava';
 import { Subject } from 'rxjs';
-import { MemoryHub, session, zh } from '../lib';
+import { MemoryHub, session, textOf, zh } from '../lib';
 
 test('two sessions on one hub, driven by plain Subjects', (t) => {
   const hub = new MemoryHub();
@@ -11,7 +11,7 @@ test('two sessions on one hub, driven by plain Subjects', (t) => {
   const options = { hub, texts: zh, idleMs: 60_000, maxLineBytes: 4096 };
 
   const a = session(alice, { ...options, addr: '10.0.0.1:1' }).subscribe();
-  const b = session(bob, { ...options, addr: '10.0.0.2:2' }).subscribe((out) => heard.push(String(out)));
+  const b = session(bob, { ...options, addr: '10.0.0.2:2' }).subscribe((out) => heard.push(textOf(out) ?? `(closed: ${JSON.stringify(out)})`));
 
   alice.next('rename|alice');
   alice.next('hello bob');

@@ -1,7 +1,7 @@
 // The in-memory hub's bookkeeping, through sessions.
 import test from 'ava';
 import { Subject } from 'rxjs';
-import { MemoryHub, session, zh } from '../lib';
+import { MemoryHub, session, textOf, zh } from '../lib';
 
 test("two connections with one address: the second renaming away does not free the first one's name", (t) => {
   const hub = new MemoryHub();
@@ -9,7 +9,7 @@ test("two connections with one address: the second renaming away does not free t
   const first = new Subject<string>();
   const second = new Subject<string>();
   const heard: string[] = [];
-  const a = session(first, { ...options, addr: '10.0.0.1:1', id: 'tcp' }).subscribe((out) => heard.push(String(out)));
+  const a = session(first, { ...options, addr: '10.0.0.1:1', id: 'tcp' }).subscribe((out) => heard.push(textOf(out) ?? `(closed: ${JSON.stringify(out)})`));
   const b = session(second, { ...options, addr: '10.0.0.1:1', id: 'web' }).subscribe();
   second.next('rename|bob');
   second.next('to|10.0.0.1:1|still yours');

@@ -26,7 +26,7 @@ test('operate: a throw in complete becomes the error; finalize runs once on tear
   let finalized = 0;
   const errors: unknown[] = [];
   const source = new Subject<number>();
-  source
+  const subscription = source
     .pipe(
       operate<number, number>((subscriber) => ({
         next: (v) => subscriber.next(v),
@@ -36,7 +36,8 @@ test('operate: a throw in complete becomes the error; finalize runs once on tear
         finalize: () => finalized++,
       })),
     )
-    .subscribe({ error: (err) => errors.push(err) });
+    .subscribe({ error: (err: unknown) => errors.push(err) });
+  t.teardown(() => subscription.unsubscribe());
   source.next(1);
   source.complete();
   t.deepEqual(errors, [new Error('at the end')]);
@@ -47,7 +48,8 @@ test('splitLines and rateLimit route their own exceptions to error too', (t) => 
   const errors: string[] = [];
   const bytes = new Subject<Uint8Array>();
   // Not a Uint8Array: the framing's own code throws on it.
-  bytes.pipe(splitLines(16)).subscribe({ error: (err: Error) => errors.push(`lines: ${err.constructor.name}`) });
+  const framing = bytes.pipe(splitLines(16)).subscribe({ error: (err: unknown) => errors.push(`lines: ${(err as Error).constructor.name}`) });
+  t.teardown(() => framing.unsubscribe());
   bytes.next(42 as unknown as Uint8Array);
 
   const lines = new Subject<string>();
@@ -62,8 +64,10 @@ test('splitLines and rateLimit route their own exceptions to error too', (t) => 
       throw new Error('unused');
     },
   };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a deliberately broken scheduler
-  lines.pipe(rateLimit({ perSecond: 1, burst: 1, scheduler: brokenClock as any })).subscribe({ error: (err: Error) => errors.push(`rate: ${err.message}`) });
+  const limited = lines
+    .pipe(rateLimit({ perSecond: 1, burst: 1, scheduler: brokenClock }))
+    .subscribe({ error: (err: unknown) => errors.push(`rate: ${(err as Error).message}`) });
+  t.teardown(() => limited.unsubscribe());
   lines.next('x');
   t.deepEqual(errors, ['lines: TypeError', 'rate: clock broke']);
 });

@@ -32,7 +32,8 @@ test('close(): everyone gets the notice; no leave is broadcast to those still co
   const peers = Array.from({ length: 50 }, (_, i) => fakePeer(i, (written[i] = [])));
   for (const peer of peers) server.accept(peer);
   const seen: Event[] = [];
-  server.hub.events$.subscribe((event) => seen.push(event));
+  const watching = server.hub.events$.subscribe((event) => seen.push(event));
+  t.teardown(() => watching.unsubscribe());
   const joins = written[0].length;
 
   await server.close(0);

@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { Hub, MemoryHub } from '../lib/hub';
 import { Framed, TOO_LONG } from '../lib/lines';
 import { Line } from '../lib/outbox';
-import { Output, session } from '../lib/session';
+import { Output, session, textOf } from '../lib/session';
 import { en, Texts, zh } from '../lib/texts';
 import { marbles } from './helpers/marbles';
 
@@ -240,8 +240,9 @@ test('a long replay leaves in chunks, one a turn of the event loop, so other use
   let ended = () => {};
   const end = new Promise<void>((resolve) => (ended = resolve));
   const subscription = session(lines$, { hub, texts: en, addr: A, id: A, idleMs: 60_000, maxLineBytes: 64, history: { log, page: 10_000 } }).subscribe((o) => {
-    out.push(String(o));
-    if (String(o) === 'history|end') ended();
+    const line = textOf(o) ?? '(closed)';
+    out.push(line);
+    if (line === 'history|end') ended();
   });
   out.length = 0; // the join
   lines$.next(`history|${2 * REPLAY_CHUNK + 10}`);

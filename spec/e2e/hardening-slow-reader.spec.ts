@@ -46,7 +46,7 @@ class Reader {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
-      let data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+      const data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
       let start = 0;
       for (let lf = data.indexOf(10, start); lf !== -1; lf = data.indexOf(10, start)) {
         this.handler(data.toString('utf8', start, lf));
@@ -83,7 +83,7 @@ class Reader {
           keep(line);
         } catch (err) {
           stop();
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       };
     });

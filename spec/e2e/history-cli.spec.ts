@@ -35,8 +35,8 @@ function spawnServer(
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
-  const stdout = new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
+  const stdout = new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, stdout, stderr, exited };
 }

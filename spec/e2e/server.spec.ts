@@ -47,7 +47,7 @@ interface Started {
   readonly server: ChatServer;
   readonly port: number;
   /** Resolves with the first server log line matching `pattern` (rejects after `timeoutMs`). */
-  logged(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  logged: (pattern: RegExp, timeoutMs?: number) => Promise<string>;
 }
 
 async function startServer(t: ExecutionContext, options: ServerOptions = {}): Promise<Started> {

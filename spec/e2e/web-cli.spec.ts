@@ -35,11 +35,11 @@ function run(t: ExecutionContext, args: string[]): Run {
   const stdout: string[] = [];
   const stderr: string[] = [];
   let wake = () => {};
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     stdout.push(line);
     wake();
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
   const exit = once(child, 'close').then(([code]) => code as number | null);
   let ended = false;
   void exit.then(() => {

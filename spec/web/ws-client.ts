@@ -23,7 +23,7 @@ export class WsClient {
       this.addr = `${socket.localAddress}:${socket.localPort}`;
     });
     ws.on('message', (data) => {
-      const line = data.toString();
+      const line = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8');
       this.received.push(line);
       this.queue.push(line);
       this.waiter?.();
