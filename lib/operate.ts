@@ -24,17 +24,33 @@ export function operate<T, R>(init: (subscriber: Subscriber<R>) => Operation<T>)
   return (source) =>
     new Observable<R>((subscriber) => {
       const operation = init(subscriber);
-      const guard = (run: () => void) => {
-        try {
-          run();
-        } catch (err) {
-          subscriber.error(err);
-        }
-      };
+      // The try/catch is written out in each callback, not wrapped in a closure: `next` runs
+      // once per line per recipient, and a closure made per call showed up in the fan-out's
+      // profile (5.8% of the server's CPU).
       const subscription = source.subscribe({
-        next: (value) => guard(() => operation.next(value)),
-        error: (err: unknown) => guard(() => (operation.error ? operation.error(err) : subscriber.error(err))),
-        complete: () => guard(() => (operation.complete ? operation.complete() : subscriber.complete())),
+        next: (value) => {
+          try {
+            operation.next(value);
+          } catch (err) {
+            subscriber.error(err);
+          }
+        },
+        error: (err: unknown) => {
+          try {
+            if (operation.error) operation.error(err);
+            else subscriber.error(err);
+          } catch (thrown) {
+            subscriber.error(thrown);
+          }
+        },
+        complete: () => {
+          try {
+            if (operation.complete) operation.complete();
+            else subscriber.complete();
+          } catch (thrown) {
+            subscriber.error(thrown);
+          }
+        },
       });
       return () => {
         subscription.unsubscribe();

@@ -1,4 +1,5 @@
 /** Replay-then-live: a reply from the message log spliced into a live stream without gap or duplicate. */
+import { Relay } from './relay';
 import { Observable, OperatorFunction, Subscription } from 'rxjs';
 
 export interface ReplayOptions<T> {
@@ -7,6 +8,11 @@ export interface ReplayOptions<T> {
    * further: a failed history read must not end the session). Default: nothing.
    */
   readonly onReplayError?: (error: unknown) => readonly (T | string)[];
+  /**
+   * How an item leaves, live or replayed (the session tags lines for a `cap|tags` client here):
+   * a call per item instead of a `map` operator after this one, on the fan-out's hot path.
+   */
+  readonly present?: (item: T) => T;
 }
 
 interface Held<T> {
@@ -86,6 +92,8 @@ export function replayThenLive<T>(
       let draining = false;
       let liveDone = false;
       let requestsDone = false;
+      const { present } = options;
+      const emit = (item: T | string): void => out.next(present !== undefined && typeof item !== 'string' ? present(item) : item);
 
       // An exception in our own code (idOf, compare, onReplayError) ends the stream as an error.
       const guard =
@@ -102,7 +110,7 @@ export function replayThenLive<T>(
 
       const onLive = (item: T): void => {
         if (!replaying && windows.length === 0) {
-          out.next(item);
+          emit(item);
           return;
         }
         const id = idOf(item);
@@ -111,11 +119,11 @@ export function replayThenLive<T>(
           if (windows.some((w) => compare(id, w.first) >= 0)) return;
         }
         if (!replaying) {
-          out.next(item);
+          emit(item);
         } else if (id !== undefined && first !== undefined && last !== undefined && compare(id, last) <= 0) {
           // The running replay has passed this id: it gave it (drop), or the id lies before
           // the replay's start (out now, never lost).
-          if (compare(id, first) < 0) out.next(item);
+          if (compare(id, first) < 0) emit(item);
         } else {
           held.push({ item, id, gone: false });
         }
@@ -123,7 +131,7 @@ export function replayThenLive<T>(
 
       const onReplayed = (item: T | string): void => {
         if (typeof item === 'string') {
-          out.next(item);
+          emit(item);
           return;
         }
         const id = idOf(item);
@@ -136,13 +144,13 @@ export function replayThenLive<T>(
             if (h.gone || h.id === undefined) continue;
             const c = compare(h.id, id);
             if (c > 0) break;
-            if (c < 0) out.next(h.item);
+            if (c < 0) emit(h.item);
             h.gone = true;
           }
           if (first === undefined) first = id;
           last = id;
         }
-        out.next(item);
+        emit(item);
       };
 
       const finish = (): void => {
@@ -154,7 +162,7 @@ export function replayThenLive<T>(
         running = undefined;
         first = last = undefined;
         if (window) windows.push(window);
-        for (const h of release) if (!h.gone && (h.id === undefined || !window || !inside(h.id, window))) out.next(h.item);
+        for (const h of release) if (!h.gone && (h.id === undefined || !window || !inside(h.id, window))) emit(h.item);
         drain();
       };
 
@@ -169,7 +177,7 @@ export function replayThenLive<T>(
             const subscription = replay$.subscribe({
               next: guard(onReplayed),
               error: guard((error: unknown) => {
-                for (const item of options.onReplayError?.(error) ?? []) out.next(item);
+                for (const item of options.onReplayError?.(error) ?? []) emit(item);
                 finish();
               }),
               complete: guard(finish),
@@ -183,14 +191,17 @@ export function replayThenLive<T>(
       };
 
       // Live first: whatever the log holds when a replay reads it, live has it or will.
-      const liveSubscription = live$.subscribe({
-        next: guard(onLive),
-        error: (error: unknown) => out.error(error),
-        complete: guard(() => {
-          liveDone = true;
-          drain();
-        }),
-      });
+      const liveSubscription = live$.subscribe(
+        // A Relay, not an observer object: this runs once per line per recipient (lib/relay.ts).
+        new Relay<T>(
+          onLive,
+          (error) => out.error(error),
+          () => {
+            liveDone = true;
+            drain();
+          },
+        ),
+      );
       const requestsSubscription = requests$.subscribe({
         next: guard((replay$: Observable<T | string>) => {
           queue.push(replay$);

@@ -94,8 +94,8 @@ function replies<T, O = Output>(answer: Answer<T>, lines: (value: T) => O[]): Ob
 /** The first thing a session does, ahead of its user's commands in the same queue. */
 const JOIN = Symbol('join');
 
-/** A line's place in the log; none for a notice (held during a replay, then released, never dropped). */
-const idOf = (line: Line): string | undefined => line.stamp?.id;
+/** A line's place in the log; none for a notice or a reply (held during a replay, then released, never dropped). */
+const idOf = (out: Output): string | undefined => (out instanceof Line ? out.stamp?.id : undefined);
 
 /**
  * A replay leaves in chunks of this many lines, one chunk a turn of the event loop: a
@@ -138,6 +138,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     const render = options.render ?? ((event: Event) => new Line(renderEvent(event, t)));
     // `cap|tags`: conversation lines carry their id and time from then on.
     let tags = false;
+    const tag = (out: Output): Output => (tags && out instanceof Line ? out.tagged : out);
     // Who the user is logged in as; what accounts change in `rename|` and `to|`.
     const accounts = options.accounts && new SessionAccounts({ ...options.accounts, hub, texts: t, id, addr, tags: () => tags });
 
@@ -145,7 +146,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // asked for (see replayThenLive). A Subject for the same reason as `over$` below: the
     // requests come from the command branch and are consumed by the live branch of the same
     // session. A command's turn in the queue lasts until its replay has been sent.
-    const replays$ = new Subject<Observable<Line | string>>();
+    const replays$ = new Subject<Observable<Output>>();
     // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
     // way the lines leave paced.
     // eslint-disable-next-line rxjs-x/finnish -- a function that answers a value or a stream (lib/hub.ts)
@@ -246,14 +247,16 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // One flat merge, one takeUntil: a broadcast passes as few operators as possible on its way
     // to each recipient (it is the hot path: once per line per user online). The broadcast and
     // the inbox are subscribed before the join, so that the newcomer sees its own join line.
-    const live$ = merge(
+    // Replies pass through replayThenLive as well: one merge instead of a merge of the live
+    // lines inside another (a layer less for every line to every recipient). A reply never
+    // comes during a replay (a command's turn lasts until its replay is sent), the idle kick
+    // may: it waits for the replay's end, as the held lines do.
+    return merge(
       options.broadcast$ ?? hub.events$.pipe(map(render)),
       hub.inbox(id).pipe(map((event) => accounts?.fromInbox(event) ?? render(event))),
+      own$,
     ).pipe(
-      replayThenLive(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end] }),
-      map((out) => (tags && typeof out !== 'string' ? out.tagged : out)),
-    );
-    return merge(live$, own$).pipe(
+      replayThenLive<Output>(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: tag }),
       takeUntil(over$),
       finalize(() => hub.leave(id)),
     );
