@@ -170,6 +170,11 @@ export class RedisHub implements Hub {
     return this.link.linked;
   }
 
+  /** How many nodes are registered in the cluster, this one included (the metrics ask at scrape time). */
+  nodes(): Promise<number> {
+    return this.link.cmd.scard(`${this.prefix}:nodes`);
+  }
+
   /** Where the link to Redis is in its life cycle (see `link.ts`). */
   get linkState(): LinkState {
     return this.link.current;

@@ -168,6 +168,7 @@ test('/healthz and /readyz while running; /metrics only where it is served; the 
     t.is((await get(ops.port, '/readyz')).status, 200);
     let metrics = await scrape(ops.port);
     t.is(metrics.value('rxim_cluster_linked'), 1);
+    t.is(metrics.value('rxim_cluster_nodes'), 1, 'this node, registered');
 
     await redis.stop();
     await until(ops.port, '/readyz', 503);
@@ -175,6 +176,7 @@ test('/healthz and /readyz while running; /metrics only where it is served; the 
     t.is((await get(ops.port, '/healthz')).status, 200, 'still serving its own users');
     metrics = await scrape(ops.port);
     t.is(metrics.value('rxim_cluster_linked'), 0);
+    t.true(Number.isNaN(metrics.value('rxim_cluster_nodes')), 'unknown while Redis cannot say');
 
     await redis.restart();
     await until(ops.port, '/readyz', 200);
