@@ -179,7 +179,7 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
   try {
     handler = site(root, pageConfig(chat.texts, options.maxLineBytes, chat.options.idleTimeoutMs));
   } catch (err) {
-    return Promise.reject(err);
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
   const extraOrigins = options.origins ?? [];
   // The page's files too: a rebound name gets nothing from this server, not even the page.

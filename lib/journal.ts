@@ -1,0 +1,94 @@
+/**
+ * The server's broadcast, stamped and rendered once: each hub event becomes one `Line` (with
+ * the message log's id and time when it is a conversation line) shared by every session of
+ * the server, and the log commits the turn's events just before the outbox writes them
+ * (write-ahead). One `Journal` per `ChatServer`; lib/outbox.ts says how its lines leave.
+ */
+import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
+import type { Hub } from './hub';
+import type { Logger } from './logger';
+import type { ServerMetrics } from './metrics';
+import { Line, Outbox } from './outbox';
+import { Event, renderEvent } from './protocol';
+import type { MessageLog } from './store/log';
+import type { Texts } from './texts';
+
+export interface JournalOptions {
+  readonly hub: Hub;
+  readonly texts: Texts;
+  /** Undefined: no log, lines carry no stamp. */
+  readonly history: MessageLog | undefined;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** The clock of a private message's time when there is no log. */
+  readonly scheduler: SchedulerLike;
+}
+
+export class Journal {
+  /** The server's output path: every transport's peers flush through it, after the log commits. */
+  readonly outbox: Outbox;
+  /** The hub's events as their lines, for every session of the server (the hot path). */
+  readonly broadcast$: Observable<Line>;
+  private readonly texts: Texts;
+  private readonly history: MessageLog | undefined;
+  private readonly metrics: ServerMetrics;
+  private readonly scheduler: SchedulerLike;
+  private readonly events: Subscription;
+
+  constructor(options: JournalOptions) {
+    const { history, metrics, logger, texts } = options;
+    this.texts = texts;
+    this.history = history;
+    this.metrics = metrics;
+    this.scheduler = options.scheduler;
+    const lines$ = new Subject<Line>();
+    this.broadcast$ = lines$.asObservable();
+    // Write-ahead: the turn's events are committed in one transaction before its lines leave.
+    this.outbox = new Outbox(() => {
+      metrics.flushing();
+      if (!history) return;
+      const wasDegraded = history.degraded;
+      history.commit();
+      if (!wasDegraded && history.degraded) {
+        logger.log('error', 'history: the message log could not be written; running without history from now on', { component: 'history' });
+        lines$.next(new Line(texts.historyLost));
+      }
+    });
+    // Subscribed here, not by the sessions: every event is logged, listened to or not.
+    this.events = options.hub.events$.subscribe({
+      next: (event) => lines$.next(this.line(event)),
+      // A hub's events$ does not fail (lib/hub.ts); if one did, its sessions would end with the error.
+      error: (err: unknown) => lines$.error(err),
+      complete: () => lines$.complete(),
+    });
+  }
+
+  /**
+   * An event as the line its recipients get: conversation events (and private messages,
+   * which are not stored) stamped with the log's id and time; notices as they are.
+   */
+  readonly line = (event: Event): Line => {
+    const text = renderEvent(event, this.texts);
+    // Its wait for the flush starts now; the flush comes even when nobody here receives it.
+    this.metrics.arrived();
+    this.outbox.wake();
+    if (event.kind === 'cluster' || event.kind === 'nameLost' || !this.history) return new Line(text);
+    // A shared hub's events come stamped by the cluster's stream (lib/redis/stream-log.ts).
+    const { id, time } = ('stamp' in event ? event.stamp : undefined) ?? this.history.stamp(event);
+    this.outbox.wake();
+    return new Line(text, { id, time });
+  };
+
+  /** A private message's place in the log, kept with it when it waits for an offline account. */
+  readonly stampPrivate = (event: Extract<Event, { kind: 'private' }>): { readonly id?: string; readonly time: number } => {
+    if (!this.history) return { time: this.scheduler.now() };
+    const { id, time } = this.history.stamp(event);
+    return { id, time };
+  };
+
+  /** Stops taking the hub's events and commits what the log holds. */
+  close(): void {
+    this.events.unsubscribe();
+    this.history?.commit();
+  }
+}
