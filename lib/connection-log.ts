@@ -33,6 +33,12 @@ export class ConnectionLog {
     this.logger.log('debug', `refused ${addr}: ${why}`, { event: 'refused', addr, transport: 'ws', reason: why });
   }
 
+  /** A TLS connection refused at accept and dropped before its handshake ended: at debug, as the web's, since a flood is thousands. */
+  readonly refusedInHandshake = (addr: string, why: Refusal): void => {
+    this.metrics.disconnects.refused++;
+    this.logger.log('debug', `refused ${addr}: ${why} (dropped during its TLS handshake)`, { event: 'refused', addr, transport: 'tls', reason: why });
+  };
+
   /**
    * A connection of the PROXY-protocol port dropped before its header named a client. A health
    * check that connects and closes (`quiet`) is no refusal worth counting or seeing at info.

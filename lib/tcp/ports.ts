@@ -1,7 +1,7 @@
 /**
  * The chat's own ports as a `ChatServer` opens them: the plain TCP port (behind the PROXY
- * protocol when told) and the TLS port, each plain socket admitted against the server's limits
- * the moment it is accepted, its peer flushed through the server's outbox, and every connection
+ * protocol when told) and the TLS port, each socket admitted against the server's limits the
+ * moment it is accepted, its peer flushed through the server's outbox, and every connection
  * that never becomes a session (a refused PROXY header, a failed handshake) told to the
  * server's connection log.
  */
@@ -59,11 +59,14 @@ export function openTcp(chat: PortsHost, log: ConnectionLog, proxy: ProxyProtoco
   );
 }
 
-/** Listens for TLS clients of the line protocol on `options.port` of the server's host: the same sessions and limits as the plain port. */
+/**
+ * Listens for TLS clients of the line protocol on `options.port` of the server's host: the
+ * same sessions and limits as the plain port, counted from the start of their handshake.
+ */
 export function openTls(chat: PortsHost, log: ConnectionLog, options: TlsPortOptions): Promise<Listener> {
   const { host, maxLineBytes } = chat.options;
   return listenTls(
-    (peer) => chat.accept(peer, 'tls'),
+    (peer, ticket) => chat.accept(peer, 'tls', ticket),
     {
       ...options,
       host,
@@ -71,6 +74,8 @@ export function openTls(chat: PortsHost, log: ConnectionLog, options: TlsPortOpt
       outbox: chat.outbox,
       metrics: chat.metrics,
       handshakeFailed: log.handshakeFailed,
+      admit: (socket) => chat.admission.admitSocket(socket, 'chat'),
+      refused: log.refusedInHandshake,
     },
     log.serverError,
   );

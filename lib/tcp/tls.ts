@@ -8,6 +8,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { Refusal, Ticket } from '../admission';
 import { formatAddress, type Peer } from '../peer';
 import type { Listener, TcpOptions } from './listen';
 import { socketPeer } from './peer';
@@ -175,25 +176,60 @@ export const DEFAULT_TLS_PORT = 8889;
 /** A handshake that does not finish in this long is dropped (Node's own default is two minutes). */
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * A connection refused at accept (it holds no place) has this long to finish its handshake and
+ * read why: as long as the plain port lingers for its refused ones (lib/tcp/peer.ts).
+ */
+export const REFUSED_HANDSHAKE_TIMEOUT_MS = 1000;
+
 export interface TlsListenOptions extends Omit<TcpOptions, 'proxy'> {
   readonly certificate: TlsCertificate;
   readonly handshakeTimeoutMs?: number;
+  /** A connection refused at accept is dropped when its handshake has not ended after this long. */
+  readonly refusedHandshakeTimeoutMs?: number;
   /** A connection that never became a peer: no TLS spoken, our certificate refused, too slow. */
   readonly handshakeFailed?: (addr: string, why: string) => void;
+  /** A connection refused at accept that was dropped before its handshake ended (it never heard why). */
+  readonly refused?: (addr: string, why: Refusal) => void;
+}
+
+/** Why a refused connection was dropped during its handshake: the error its TLS socket reports. */
+class DroppedRefused extends Error {
+  constructor(
+    readonly addr: string,
+    readonly why: Refusal,
+  ) {
+    super(`refused (${why}) and dropped during its handshake`);
+  }
+}
+
+/** A connection between its accept and the end of its handshake. */
+interface Handshaking {
+  readonly raw: net.Socket;
+  /** Its place, taken at accept (`admit`). */
+  readonly ticket: Ticket | undefined;
+  /** For a refused one: when it is dropped. */
+  readonly timer: NodeJS.Timeout | undefined;
 }
 
 /**
  * Listens with TLS; each connection whose handshake completes is a peer with `secure: true`.
+ * With `admit`, each connection takes its place at the raw accept, before its handshake (which
+ * holds a descriptor for as long as the handshake timeout), and its peer carries the ticket.
  * Resolves with the address actually bound, rejects with the listen error (EADDRINUSE...).
  */
-export function listenTls(accept: (peer: Peer) => void, options: TlsListenOptions, log: (line: string) => void): Promise<Listener> {
+export function listenTls(accept: (peer: Peer, ticket?: Ticket) => void, options: TlsListenOptions, log: (line: string) => void): Promise<Listener> {
   const { certificate } = options;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS;
   // Connections still in their handshake, by remote address: not peers yet, so nobody else
   // would close them at shutdown, and the server's close would wait for each to time out.
-  const handshaking = new Map<string, net.Socket>();
+  const handshaking = new Map<string, Handshaking>();
   const remote = (socket: net.Socket) => formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0);
-  const server = tls.createServer({ ...certificate.serverOptions(), handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
-    handshaking.delete(remote(socket));
+  const server = tls.createServer({ ...certificate.serverOptions(), handshakeTimeout: handshakeTimeoutMs }, (socket) => {
+    const addr = remote(socket);
+    const entry = handshaking.get(addr);
+    handshaking.delete(addr);
+    clearTimeout(entry?.timer);
     // Reset before we got to it: no address, nobody to announce.
     if (socket.remoteAddress === undefined) {
       socket.destroy();
@@ -201,23 +237,34 @@ export function listenTls(accept: (peer: Peer) => void, options: TlsListenOption
     }
     socket.setNoDelay(true);
     const peer = socketPeer(socket, { maxLineBytes: options.maxLineBytes, outbox: options.outbox, metrics: options.metrics });
-    accept({ ...peer, secure: true });
+    accept({ ...peer, secure: true }, entry?.ticket);
   });
   server.on('connection', (raw: net.Socket) => {
+    const ticket = options.admit?.(raw);
+    if (options.admit && !ticket) return; // reset before we got to it: counted, destroyed
     if (raw.remoteAddress === undefined) return;
     const addr = remote(raw);
-    handshaking.set(addr, raw);
+    const refused = ticket?.refused;
+    // Dropped with an error of ours, which reaches 'tlsClientError' below: told once, as a refusal.
+    const timer =
+      refused === undefined
+        ? undefined
+        : setTimeout(() => raw.destroy(new DroppedRefused(addr, refused)), options.refusedHandshakeTimeoutMs ?? REFUSED_HANDSHAKE_TIMEOUT_MS);
+    const entry: Handshaking = { raw, ticket, timer };
+    handshaking.set(addr, entry);
     raw.once('close', () => {
-      if (handshaking.get(addr) === raw) handshaking.delete(addr);
+      clearTimeout(timer);
+      if (handshaking.get(addr) === entry) handshaking.delete(addr);
     });
   });
   server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
     const addr = remote(socket);
     // With a listener here, Node leaves the socket open (a timed-out handshake would stay forever).
     socket.destroy();
+    if (err instanceof DroppedRefused) return options.refused?.(err.addr, err.why);
     const timedOut = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
     const code = err.code === undefined ? '' : ` (${err.code})`;
-    options.handshakeFailed?.(addr, timedOut ? `no handshake within ${options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS} ms` : sslReason(err) + code);
+    options.handshakeFailed?.(addr, timedOut ? `no handshake within ${handshakeTimeoutMs} ms` : sslReason(err) + code);
   });
   const stopUsing = certificate.use(server);
   return new Promise((resolve, reject) => {
@@ -236,7 +283,10 @@ export function listenTls(accept: (peer: Peer) => void, options: TlsListenOption
           new Promise<void>((done) => {
             stopUsing();
             server.close(() => done());
-            for (const raw of handshaking.values()) raw.destroy();
+            for (const { raw, timer } of handshaking.values()) {
+              clearTimeout(timer);
+              raw.destroy();
+            }
             handshaking.clear();
           }),
       });

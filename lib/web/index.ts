@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import { ChatServer } from '../server';
-import type { TlsCertificate } from '../tcp/tls';
+import { TLS_HANDSHAKE_TIMEOUT_MS, type TlsCertificate } from '../tcp/tls';
 import { forwardedClient } from './forwarded';
 import { healthRoutes, metricsRoute } from './health';
 import { HttpTimeouts, guardWeb } from './limits';
@@ -35,6 +35,11 @@ export interface WebOptions {
   readonly tls?: TlsCertificate;
   /** Deadlines of page requests (lib/web/limits.ts: a few seconds by default; tests pass shorter ones). */
   readonly timeouts?: HttpTimeouts;
+  /**
+   * With `tls`: a connection that has not finished its handshake after this long is dropped
+   * (the HTTP deadlines start after it). As the chat's TLS port; Node's own default is two minutes.
+   */
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface WebHandle {
@@ -191,7 +196,8 @@ export function startWeb(chat: ChatServer, options: WebOptions): Promise<WebHand
     if (sameOrigin({ ...arrivalOf(req), origin: undefined }, extraOrigins) === 'ok') return scrape?.(req, res) || handler(req, res);
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end('Forbidden: unknown Host (see --web-origin)\n');
   };
-  const server = options.tls ? https.createServer(options.tls.serverOptions(), respond) : http.createServer(respond);
+  const handshakeTimeout = options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS;
+  const server = options.tls ? https.createServer({ ...options.tls.serverOptions(), handshakeTimeout }, respond) : http.createServer(respond);
   const stopUsing = options.tls && server instanceof https.Server ? options.tls.use(server) : undefined;
   // Every connection admitted against the chat's limits at accept, short deadlines, the web's share.
   const guard = guardWeb(server, chat, options.timeouts);
