@@ -174,3 +174,31 @@ test('a server without a log answers history| with an empty reply and tags nothi
   await a.send('since|1-0');
   t.deepEqual(await a.nextLines(2), ['history|unknown', 'history|end']);
 });
+
+test('a disk that fills up: one log line, one notice to everyone, and the chat goes on without history', async (t) => {
+  const { openSqliteLog } = await import('../../lib/store/sqlite');
+  const { tempDataDir } = await import('../helpers/data-dir');
+  // SQLite's max_page_count stands in for a full disk: it reports SQLITE_FULL as a full disk does.
+  const history = openSqliteLog({ dir: tempDataDir(t), maxLines: 1_000_000, maxPages: 12 });
+  t.teardown(() => history.close());
+  const { port, logs } = await startServer(t, { history, rateLimit: 0 });
+  const a = await client(t, port);
+  await a.expectLine(userLine(a.addr, a.addr, 'is online'));
+  const filler = 'x'.repeat(1000);
+  let noticed = 0;
+  let after = '';
+  for (let i = 0; i < 200 && after === ''; i++) {
+    await a.send(`${filler}${i}`);
+    for (;;) {
+      const line = await a.nextLine();
+      if (line === texts.en.historyLost) noticed++;
+      else if (noticed > 0 && line.endsWith(`${filler}${i}`)) after = line;
+      if (line.endsWith(`${filler}${i}`)) break;
+    }
+  }
+  t.is(noticed, 1, 'one notice');
+  t.not(after, '', 'lines still reach everyone after the log is lost');
+  t.is(logs.filter((l) => /history: .*could not be written/.test(l)).length, 1, logs.join('\n'));
+  await a.send('history|5');
+  await a.expectLine('history|end');
+});
