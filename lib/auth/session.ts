@@ -191,12 +191,16 @@ export class SessionAccounts {
     });
   }
 
-  /** A kept message as the recipient gets it: `SENDER : TEXT`, tagged with its original id and time. */
-  private keptLine(m: OfflineMessage): Line {
+  /**
+   * A kept message as the recipient gets it: `SENDER : TEXT`, tagged with its original id and
+   * time. A reply's text, not a shared Line: a reply carrying a log id must never be taken for a
+   * live line by the session's replay splicing (lib/replay.ts), which sees replies too.
+   */
+  private keptLine(m: OfflineMessage): string {
     const line = new Line(
       renderEvent({ kind: 'private', from: m.from, text: m.text }, this.c.texts),
       m.id === undefined ? undefined : { id: m.id, time: m.time },
     );
-    return this.c.tags() ? line.tagged : line;
+    return this.c.tags() ? line.tagged.text : line.text;
   }
 }
