@@ -331,10 +331,25 @@ async function main(): Promise<void> {
       {
         name: 'rx-im',
         start: async () => {
-          // What `npm start` runs: the compiled server (compare.sh builds it first).
+          // What `npm start` runs: the compiled server (compare.sh builds it first), with its
+          // message log on, in a fresh data directory of its own.
+          const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rx-im-bench-data-'));
           const child = spawn(
             process.execPath,
-            ['dist/cli/server.js', '--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000'],
+            [
+              'dist/cli/server.js',
+              '--port',
+              '0',
+              '--no-web',
+              '--rate-limit',
+              '0',
+              '--idle-timeout',
+              '3600',
+              '--max-connections',
+              '100000',
+              '--data-dir',
+              dataDir,
+            ],
             { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
           );
           const port = await new Promise<number>((resolve, reject) => {
@@ -346,6 +361,7 @@ async function main(): Promise<void> {
             });
             child.once('exit', (code) => reject(new Error(`rx-im-server exited (${code}) before listening`)));
           });
+          child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
           return { child, port };
         },
       },
@@ -431,7 +447,7 @@ async function main(): Promise<void> {
       '',
       '## How they were measured',
       '',
-      '- Each scenario runs against a fresh server process: rx-im as `npm start` runs it, compiled (`node dist/cli/server.js --port 0 --no-web --rate-limit 0 --idle-timeout 3600 --max-connections 100000`; `bench/compare.sh` builds it first),',
+      '- Each scenario runs against a fresh server process: rx-im as `npm start` runs it, compiled (`node dist/cli/server.js --port 0 --no-web --rate-limit 0 --idle-timeout 3600 --max-connections 100000 --data-dir TMP`, the message log on; `bench/compare.sh` builds it first),',
       '  the reference built from `../shared/reference/go/server` with two constants changed in a temporary copy: its port (a free one instead of 8888) and its idle kick (3600 s instead of 60 s).',
       '- The generator is `rx-im-bench` (`npm run bench -- SCENARIO ...`); the runs were:',
       '',
