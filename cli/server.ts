@@ -103,6 +103,29 @@ async function main(): Promise<void> {
     logger.log('warn', `--max-connections lowered to ${fitted.max}: the process may open ${fitted.openFiles} files (ulimit -n)`, { component: 'admission' });
   const server = new ChatServer({ ...flags.value.server, maxConnections: fitted.max, logger, hub, history, accounts: accounts.config });
   collectDefaultMetrics({ register: server.metrics.registry });
+  // Signals are handled from here on, before anything is announced: a SIGTERM right after the
+  // "listening" line (a supervisor stopping a fresh start) still shuts down cleanly.
+  let web: WebHandle | undefined;
+  let opsServer: OpsHandle | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
+    server
+      .close(1000)
+      .then(() => web?.close())
+      .then(() => opsServer?.close())
+      .then(() => hub?.close())
+      .then(() => accounts.close())
+      .then(() => history && history.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
   // Listens, or says in one line why it cannot and exits 1.
   const listenOrExit = async (transport: 'tcp' | 'tls', port: number, flag: string, listen: () => Promise<Address>) => {
     let address: Address;
@@ -131,7 +154,6 @@ async function main(): Promise<void> {
     await listenOrExit('tls', port, '--tls-port', () => server.listenTls({ certificate: tls, port }));
   }
 
-  let web: WebHandle | undefined;
   if (flags.value.web) {
     const host = flags.value.server.host ?? DEFAULTS.host;
     try {
@@ -158,7 +180,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${NAME} web chat on ${certificate ? 'https' : 'http'}://${shown}:${web.port}/\n`);
   }
 
-  let opsServer: OpsHandle | undefined;
   if (ops.metrics) {
     const where = `${ops.metrics.host}:${ops.metrics.port}`;
     try {
@@ -175,25 +196,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${NAME} metrics on http://${shown}:${opsServer.port}/metrics\n`);
   }
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.log('info', `${signal}: shutting down`, { event: 'shutdown', signal });
-    server
-      .close(1000)
-      .then(() => web?.close())
-      .then(() => opsServer?.close())
-      .then(() => hub?.close())
-      .then(() => accounts.close())
-      .then(() => history && history.close())
-      .then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
   // Reloads what can change while running (the TLS certificate; the log level, from --env-file) and says what it did.
   process.on('SIGHUP', () => {
     if (certificate) {
