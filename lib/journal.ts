@@ -75,7 +75,6 @@ export class Journal {
     if (event.kind === 'cluster' || event.kind === 'nameLost' || !this.history) return new Line(text);
     // A shared hub's events come stamped by the cluster's stream (lib/redis/stream-log.ts).
     const { id, time } = ('stamp' in event ? event.stamp : undefined) ?? this.history.stamp(event);
-    this.outbox.wake();
     return new Line(text, { id, time });
   };
 
