@@ -13,6 +13,7 @@
  *
  * Each `ChatServer` has its own outbox: two servers in one process share no queue or pacing.
  */
+import type { Socket } from 'node:net';
 import { sanitize } from './protocol';
 
 /** Where a conversation line stands in the message log. */
@@ -127,5 +128,66 @@ export class Outbox {
     this.beforeFlush();
     for (const flush of now) flush();
     this.pacing.flushed(started, performance.now());
+  };
+}
+
+/**
+ * One peer's lines of this turn, handed to its transport when the outbox flushes (both the TCP
+ * and the WebSocket peer keep one). While the socket has not drained, the lines stay here
+ * rather than in its buffer: not handed over, so that the shutdown notice can go ahead of them
+ * (`discard`), and kept as the shared Buffers they are, not copied per socket; `held` counts
+ * them for the send queue's bound. (`writableNeedDrain`, not a size of our own: it is what
+ * makes the socket say 'drain'.)
+ */
+export class Batch {
+  private pending: Buffer[] = [];
+  private bytes = 0;
+  private carried = 0;
+  private awaitingDrain = false;
+
+  /** `send` gets the lines (and their total bytes) when the turn's flush comes. */
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly socket: Socket,
+    private readonly send: (lines: Buffer[], bytes: number) => void,
+  ) {}
+
+  /** Bytes waiting here for a socket that has not drained. */
+  get held(): number {
+    return this.carried;
+  }
+
+  add(data: Buffer): void {
+    if (this.pending.push(data) === 1 && !this.awaitingDrain) this.outbox.later(this.flush);
+    this.bytes += data.length;
+    if (this.carried > 0) this.carried += data.length;
+  }
+
+  /** Drops what waits here (at shutdown, so that the notice goes first). */
+  discard(): void {
+    this.pending = [];
+    this.bytes = 0;
+    this.carried = 0;
+  }
+
+  /** Hands the lines over; unless `force`d (the peer ends), waits while the socket has not drained. */
+  readonly flush = (force = false): void => {
+    if (!force && this.pending.length > 0 && this.socket.writableNeedDrain && !this.socket.destroyed) {
+      this.carried = this.bytes;
+      if (!this.awaitingDrain) {
+        this.awaitingDrain = true;
+        this.socket.once('drain', this.drained);
+      }
+      return;
+    }
+    const lines = this.pending;
+    const bytes = this.bytes;
+    this.discard();
+    this.send(lines, bytes);
+  };
+
+  private readonly drained = (): void => {
+    this.awaitingDrain = false;
+    if (this.pending.length > 0) this.outbox.later(this.flush);
   };
 }

@@ -5,7 +5,7 @@
  */
 import type * as net from 'node:net';
 import { splitLines } from '../lines';
-import type { Outbox } from '../outbox';
+import { Batch, type Outbox } from '../outbox';
 import { Peer, formatAddress } from '../peer';
 import { socketBytes } from '../socket';
 
@@ -27,40 +27,16 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
   const addr = formatAddress(ip, options.client ? options.client.port : (socket.remotePort ?? 0));
   // This turn's lines, handed to the socket as one write when the outbox flushes: one stream
   // write and one syscall per socket per turn, however many lines.
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  // While the socket has not drained, lines stay here rather than in its buffer: not handed
-  // over, so that the shutdown notice can go ahead of them (`discard`), and kept as the shared
-  // Buffers they are, not copied per socket. `carried` counts them for the send queue's bound.
-  let carried = 0;
-  let awaitingDrain = false;
-  const drained = () => {
-    awaitingDrain = false;
-    if (pending.length > 0) outbox.later(flush);
-  };
-  const flush = (force = false) => {
-    if (!force && pending.length > 0 && socket.writableNeedDrain && !socket.destroyed) {
-      carried = pendingBytes;
-      if (!awaitingDrain) {
-        awaitingDrain = true;
-        socket.once('drain', drained);
-      }
-      return;
-    }
-    const batch = pending;
-    pending = [];
-    const bytes = pendingBytes;
-    pendingBytes = 0;
-    carried = 0;
-    if (batch.length === 0 || socket.destroyed || socket.writableEnded) return;
+  const batch = new Batch(outbox, socket, (lines, bytes) => {
+    if (lines.length === 0 || socket.destroyed || socket.writableEnded) return;
     try {
-      socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, bytes));
-      if (metrics) metrics.delivered += batch.length;
+      socket.write(lines.length === 1 ? lines[0] : Buffer.concat(lines, bytes));
+      if (metrics) metrics.delivered += lines.length;
     } catch {
       // A socket that cannot take a write is broken: it goes, the others' flushes go on.
       socket.destroy();
     }
-  };
+  });
   // Errors can come after the session has ended (a reset while our last lines flush): an
   // 'error' with no listener would crash the process, and 'close' follows it anyway.
   socket.on('error', () => {});
@@ -70,30 +46,24 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
     lines$: socketBytes(socket).pipe(splitLines(options.maxLineBytes)),
     write(data) {
       if (socket.destroyed || socket.writableEnded) return;
-      if (pending.push(data) === 1 && !awaitingDrain) outbox.later(flush);
-      pendingBytes += data.length;
-      if (carried > 0) carried += data.length;
+      batch.add(data);
     },
     // What the kernel has refused so far, and what waits for the socket to drain: this turn's
     // batch is not offered to it yet, so a reader is never cut off for one large reply (a
     // `who` in a big room).
-    queued: () => socket.writableLength + carried,
+    queued: () => socket.writableLength + batch.held,
     end: () => {
       if (socket.destroyed) return;
       // Through the outbox: the log commits first, even for a last line.
       outbox.flushAll();
-      flush(true);
+      batch.flush(true);
       socket.end();
       setTimeout(() => socket.destroy(), lingerMs).unref();
     },
     destroy: () => socket.destroy(),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
-    discard: () => {
-      pending = [];
-      pendingBytes = 0;
-      carried = 0;
-    },
+    discard: () => batch.discard(),
     onClose: (callback) => {
       if (socket.closed) queueMicrotask(callback);
       else socket.once('close', callback);

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
 import { Framed, splitLines } from '../lines';
-import type { Outbox } from '../outbox';
+import { Batch, type Outbox } from '../outbox';
 import { Peer, formatAddress } from '../peer';
 
 const NEWLINE = Buffer.from('\n');
@@ -70,64 +70,35 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: 
     };
   });
   const lines$: Observable<Framed> = frames$.pipe(splitLines(maxLineBytes));
-  // This turn's lines, one frame each, sent when the outbox flushes. While the socket has not
-  // drained they stay here, shared and not yet handed over (see lib/tcp/peer.ts), `carried`
-  // bytes of them, counted in the send queue.
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let carried = 0;
-  let awaitingDrain = false;
-  const socket = request.socket;
-  const drained = () => {
-    awaitingDrain = false;
-    if (pending.length > 0) outbox.later(flush);
-  };
-  const flush = (force = false) => {
-    // (`writableNeedDrain`, not a size of our own: it is what makes the socket say 'drain'.)
-    if (!force && pending.length > 0 && socket.writableNeedDrain && !socket.destroyed) {
-      carried = pendingBytes;
-      if (!awaitingDrain) {
-        awaitingDrain = true;
-        socket.once('drain', drained);
-      }
-      return;
-    }
-    const batch = pending;
-    pending = [];
-    pendingBytes = 0;
-    carried = 0;
+  // This turn's lines, one frame each, sent when the outbox flushes (held back while the
+  // socket has not drained: see Batch).
+  const batch = new Batch(outbox, request.socket, (lines) => {
     if (ws.readyState !== ws.OPEN) return;
     // The server hands over encoded lines with their `\n`, shared by every recipient: a frame
     // is a view of one without the `\n`, sent as text (no decoding, no copy per peer).
-    for (const data of batch) ws.send(data.subarray(0, data.length - 1), { binary: false });
-    if (metrics) metrics.delivered += batch.length;
-  };
+    for (const data of lines) ws.send(data.subarray(0, data.length - 1), { binary: false });
+    if (metrics) metrics.delivered += lines.length;
+  });
   return {
     addr,
     ip,
     lines$,
     write(data) {
       if (ws.readyState !== ws.OPEN) return;
-      if (pending.push(data) === 1 && !awaitingDrain) outbox.later(flush);
-      pendingBytes += data.length;
-      if (carried > 0) carried += data.length;
+      batch.add(data);
     },
     // What ws holds plus what its socket has not handed to the kernel, and what waits for it to
     // drain: the SendQ bound's measure.
-    queued: () => ws.bufferedAmount + carried,
+    queued: () => ws.bufferedAmount + batch.held,
     end: () => {
       outbox.flushAll();
-      flush(true);
+      batch.flush(true);
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(1000);
     },
     destroy: () => ws.terminate(),
     pause: () => ws.pause(),
     resume: () => ws.resume(),
-    discard: () => {
-      pending = [];
-      pendingBytes = 0;
-      carried = 0;
-    },
+    discard: () => batch.discard(),
     onClose(callback) {
       if (ws.readyState === ws.CLOSED) queueMicrotask(callback);
       else ws.once('close', () => callback());
