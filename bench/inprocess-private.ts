@@ -1,0 +1,58 @@
+/**
+ * The private path without sockets: N sessions on one ChatServer (accounts and a message log in
+ * memory, as the CLI runs them apart from SQLite) with fake peers, `to|` between pairs,
+ * microseconds of server work per message. The counterpart of bench/inprocess.ts.
+ *
+ *     node -r ts-node/register/transpile-only bench/inprocess-private.ts [--pairs N]
+ */
+import { Subject } from 'rxjs';
+import { ChatServer } from '../lib/server';
+import type { Peer } from '../lib/peer';
+
+const args = process.argv.slice(2);
+const pairs = Number(args[args.indexOf('--pairs') + 1]) || 500;
+const server = new ChatServer({ lang: 'en', idleTimeoutMs: 3_600_000, rateLimit: 0 });
+let delivered = 0;
+const inputs: Subject<string>[] = [];
+for (let i = 0; i < 2 * pairs; i++) {
+  const lines$ = new Subject<string>();
+  inputs.push(lines$);
+  const ip = `10.0.${i >> 8}.${i & 255}`;
+  const peer: Peer = {
+    addr: `${ip}:${1000 + i}`,
+    ip,
+    lines$,
+    write: () => void delivered++,
+    queued: () => 0,
+    end: () => {},
+    destroy: () => {},
+    onClose: () => {},
+  };
+  server.accept(peer);
+  lines$.next(`rename|u${i}`);
+}
+
+async function run(): Promise<number> {
+  const rounds = 20;
+  let elapsed = 0n;
+  delivered = 0;
+  for (let r = 0; r < rounds; r++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < 2 * pairs; i++) inputs[i].next(`to|u${i ^ 1}|hello there ${r}`);
+    elapsed += process.hrtime.bigint() - started;
+    await new Promise((resolve) => setImmediate(resolve)); // the outbox's flush (fake peers: no syscalls)
+  }
+  return Number(elapsed) / 1000 / (rounds * 2 * pairs);
+}
+
+void (async () => {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 3; i++) await run(); // warm up
+  const runs: number[] = [];
+  for (let i = 0; i < 7; i++) runs.push(await run());
+  runs.sort((a, b) => a - b);
+  process.stdout.write(
+    `${pairs} pairs: ${runs[3].toFixed(2)} µs per private message (median of 7; min ${runs[0].toFixed(2)}; ${delivered} delivered in the last run)\n`,
+  );
+  process.exit(0);
+})();

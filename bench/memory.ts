@@ -1,0 +1,139 @@
+/**
+ * Where a connection's bytes go: a ChatServer as `npm start` runs it (the message log on, in a
+ * temporary directory), N real TCP clients in a child process, and the server's heap compared
+ * before and after they joined, object by object (V8 heap snapshots, grouped by constructor).
+ * Prints the heap, off-heap and RSS growth per connection and the 25 largest groups.
+ *
+ *     node -r ts-node/register/transpile-only --expose-gc bench/memory.ts [--clients N] [--top K]
+ */
+import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import { ChatServer } from '../lib/server';
+import { openSqliteLog } from '../lib/store/sqlite';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+
+/** The child: opens N connections, reads until each saw its own join line, then waits. */
+if (process.env.RXIM_MEMORY_CHILD) {
+  const [port, count] = [Number(process.env.RXIM_PORT), Number(process.env.RXIM_COUNT)];
+  let joined = 0;
+  const sockets: net.Socket[] = [];
+  let i = 0;
+  const open = () => {
+    if (i >= count) return;
+    i++;
+    const socket = net.connect({ host: '127.0.0.1', port }, () => {
+      const me = `[127.0.0.1:${socket.localPort}]`;
+      let seen = '';
+      const onData = (chunk: Buffer) => {
+        // The tail of what came before: a line split across two chunks is still found.
+        const text = seen + chunk.toString('latin1');
+        seen = text.slice(-100);
+        if (text.includes(me)) {
+          socket.off('data', onData);
+          socket.on('data', () => {});
+          if (++joined === count) process.send?.('joined');
+        }
+      };
+      socket.on('data', onData);
+      open();
+    });
+    socket.on('error', () => {});
+    sockets.push(socket);
+  };
+  for (let k = 0; k < 50; k++) open();
+  process.on('message', () => process.exit(0));
+} else {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+interface Group {
+  count: number;
+  bytes: number;
+}
+
+/** The heap's objects grouped by type and constructor name: count and self size. */
+function census(): Map<string, Group> {
+  const file = v8.writeHeapSnapshot(path.join(os.tmpdir(), `rx-im-memory-${process.pid}-${Date.now()}.heapsnapshot`));
+  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt, width] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size'), fields.length];
+  rmSync(file);
+  const groups = new Map<string, Group>();
+  for (let n = 0; n < snapshot.nodes.length; n += width) {
+    const type = types[snapshot.nodes[n + typeAt]];
+    const name = type === 'object' || type === 'closure' || type === 'native' ? snapshot.strings[snapshot.nodes[n + nameAt]] : '';
+    const key = `${type}${name ? ' ' + name : ''}`;
+    const group = groups.get(key) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += snapshot.nodes[n + sizeAt];
+    groups.set(key, group);
+  }
+  return groups;
+}
+
+function settle(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  for (let i = 0; i < 4; i++) gc();
+}
+
+function usage() {
+  settle();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed, external: m.external + m.arrayBuffers };
+}
+
+async function main(): Promise<void> {
+  const clients = option('--clients', 2000);
+  const top = option('--top', 25);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'rx-im-memory-'));
+  const history = openSqliteLog({ dir, maxLines: 100_000, onTrouble: (why) => process.stderr.write(`history: ${why}\n`) });
+  const server = new ChatServer({ port: 0, history, idleTimeoutMs: 3_600_000, maxConnections: 100_000 });
+  const { port } = await server.listen();
+  const before = usage();
+  const groupsBefore = census();
+  const child = fork(__filename, [], {
+    env: { ...process.env, RXIM_MEMORY_CHILD: '1', RXIM_PORT: `${port}`, RXIM_COUNT: `${clients}` },
+    execArgv: process.execArgv.filter((a) => a !== '--expose-gc'),
+  });
+  const started = Date.now();
+  await new Promise<void>((resolve) => child.once('message', () => resolve()));
+  const seconds = (Date.now() - started) / 1000;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const after = usage();
+  const groupsAfter = census();
+  const per = (a: number, b: number) => ((b - a) / clients / 1024).toFixed(2);
+  const out: string[] = [];
+  out.push(`${clients} connections joined in ${seconds.toFixed(1)} s (server ${server.connections})`);
+  out.push(
+    `per connection: heap ${per(before.heap, after.heap)} KiB, off-heap ${per(before.external, after.external)} KiB, RSS ${per(before.rss, after.rss)} KiB`,
+  );
+  const diff = [...groupsAfter].map(([key, g]) => {
+    const b = groupsBefore.get(key) ?? { count: 0, bytes: 0 };
+    return { key, count: (g.count - b.count) / clients, bytes: (g.bytes - b.bytes) / clients };
+  });
+  diff.sort((a, b) => b.bytes - a.bytes);
+  out.push('', '| objects (type constructor) | per connection | bytes per connection |', '|---|---|---|');
+  for (const d of diff.slice(0, top)) out.push(`| ${d.key.replace(/\|/g, '\\|')} | ${d.count.toFixed(2)} | ${d.bytes.toFixed(0)} |`);
+  const total = diff.reduce((s, d) => s + d.bytes, 0);
+  out.push(`| all | | ${total.toFixed(0)} |`);
+  process.stdout.write(out.join('\n') + '\n');
+  child.send('stop');
+  await server.close(100);
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
