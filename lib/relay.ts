@@ -8,7 +8,7 @@
  *
  * A throw in `next` reaches `error` (and so the operator's subscriber), as in RxJS's operators.
  */
-import { Subscriber } from 'rxjs';
+import { Observable, Subscriber } from 'rxjs';
 
 export class Relay<T> extends Subscriber<T> {
   constructor(
@@ -42,4 +42,41 @@ export class Relay<T> extends Subscriber<T> {
       this.unsubscribe();
     }
   }
+}
+
+/**
+ * `merge(main$, ...others)` that ends when `main$` does (the others' completions are ignored;
+ * any error ends it): the shape of a session, whose own branch decides when it is over while
+ * the broadcast goes on. `others` are subscribed first, in order. One Relay per source instead
+ * of `merge` + `takeUntil` + a Subject to end it (about 3 KB per connection less).
+ * `project` maps each of the others' values on the way (a call, not a `map` subscription);
+ * `ended` runs when `main$` completes, just before the output does.
+ */
+export function mergeWhile<T, O>(
+  main$: Observable<T>,
+  others: readonly { readonly source$: Observable<O>; readonly project: (value: O) => T }[],
+  ended: () => void = () => {},
+): Observable<T> {
+  return new Observable<T>((out) => {
+    const fail = (err: unknown) => out.error(err);
+    for (const { source$, project } of others) {
+      const relay = new Relay<O>(
+        (value) => out.next(project(value)),
+        fail,
+        () => {},
+      );
+      out.add(relay);
+      source$.subscribe(relay);
+    }
+    const relay = new Relay<T>(
+      (value) => out.next(value),
+      fail,
+      () => {
+        ended();
+        out.complete();
+      },
+    );
+    out.add(relay);
+    main$.subscribe(relay);
+  });
 }

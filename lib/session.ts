@@ -14,27 +14,23 @@ import {
   asyncScheduler,
   concat,
   concatMap,
-  connect,
   defer,
   finalize,
   from,
   isObservable,
-  map,
-  merge,
   mergeMap,
   of,
   range,
-  takeUntil,
-  tap,
   timer,
 } from 'rxjs';
 import { SessionAccounts, SessionAccountsOptions } from './auth/session';
 import { Answer, Hub, mapAnswer } from './hub';
-import { idle } from './idle';
+import { IDLE, idleKick } from './idle';
 import { Framed } from './lines';
 import { Line } from './outbox';
 import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
+import { mergeWhile } from './relay';
 import { replayThenLive } from './replay';
 import { compareIds, MessageLog, Stamped } from './store/log';
 import { Texts } from './texts';
@@ -143,9 +139,11 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     const accounts = options.accounts && new SessionAccounts({ ...options.accounts, hub, texts: t, id, addr, tags: () => tags });
 
     // Replays of the log (`history|`, `since|`) go into the live stream at the point they were
-    // asked for (see replayThenLive). A Subject for the same reason as `over$` below: the
-    // requests come from the command branch and are consumed by the live branch of the same
-    // session. A command's turn in the queue lasts until its replay has been sent.
+    // asked for (see replayThenLive). A Subject because the requests come from the command
+    // branch and are consumed by the merge that branch is part of: a stream built from the
+    // branch would subscribe it (and so join) a second time. It lives in this closure only, like
+    // redux-observable's Subjects live in its middleware and never in an epic. It completes when
+    // the command branch ends. A command's turn in the queue lasts until its replay has been sent.
     const replays$ = new Subject<Observable<Output>>();
     // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
     // way the lines leave paced.
@@ -164,8 +162,9 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // A command's replies: an array when they are known now, an Observable when the hub
     // answers later. concatMap keeps them in the order the commands came, the join first:
     // lines that arrive while a shared hub is still taking the join wait in its queue.
-    function handle(command: Command | RateSignal | typeof JOIN): ObservableInput<Output> {
+    function handle(command: Command | RateSignal | typeof JOIN | typeof IDLE): ObservableInput<Output> {
       if (command === JOIN) return replies(hub.join({ id, addr }), () => []);
+      if (command === IDLE) return [t.kicked, { close: 'idle' }];
       if (command === RATE_LIMITED) return [t.rateLimited(rate)];
       if (command === FLOODING) return [t.floodKick, { close: 'flood' }];
       switch (command.kind) {
@@ -216,49 +215,41 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
       }
     }
 
-    // Fires once, when the session is over: its user left (input ended), flooded, or was
-    // kicked. A Subject because two of the session's own branches end it while the others
-    // (broadcast, inbox) must end with them; a notifier built from those branches would
-    // subscribe them (and so join) before the broadcast, and the newcomer would miss its own
-    // join line. It lives in this closure only, like redux-observable's Subjects live in its
-    // middleware and never in an epic.
-    const over$ = new Subject<void>();
-    const end = () => over$.next();
-
-    // The user's own branch: the idle kick and the commands' replies, both from the input.
-    // The input is subscribed at once (`connect`), before the join answers, so that a
-    // transport that does not pause (a WebSocket) loses nothing said during the join.
-    const own$ = lines$.pipe(
-      connect((input$) =>
-        merge(
-          input$.pipe(
-            idle(options.idleMs, scheduler),
-            mergeMap((): Output[] => [t.kicked, { close: 'idle' }]),
-            tap({ complete: end }),
-          ),
-          concat(
-            of(JOIN),
-            input$.pipe(parseCommands(), rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop })),
-          ).pipe(concatMap(handle), tap({ complete: end })),
-        ),
+    // The user's own branch: the join, then the commands' replies in the order the commands
+    // came, the idle kick in the same queue. The input is subscribed at once (concat moves on
+    // from the join synchronously), before the join answers, so that a transport that does not
+    // pause (a WebSocket) loses nothing said during the join; concatMap holds those lines until
+    // the join is done. The kick counts what passes the rate limit (a flood that goes on has
+    // its own kick), and waits behind the commands before it: a user waiting for an answer is
+    // not idle. The session is over when this branch ends: the user left (input ended),
+    // flooded, or was kicked.
+    const own$ = concat(
+      of(JOIN),
+      lines$.pipe(
+        parseCommands(),
+        rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop }),
+        idleKick(options.idleMs, IDLE, scheduler),
       ),
-    );
+    ).pipe(concatMap(handle));
 
-    // One flat merge, one takeUntil: a broadcast passes as few operators as possible on its way
-    // to each recipient (it is the hot path: once per line per user online). The broadcast and
-    // the inbox are subscribed before the join, so that the newcomer sees its own join line.
-    // Replies pass through replayThenLive as well: one merge instead of a merge of the live
-    // lines inside another (a layer less for every line to every recipient). A reply never
-    // comes during a replay (a command's turn lasts until its replay is sent), the idle kick
-    // may: it waits for the replay's end, as the held lines do.
-    return merge(
-      options.broadcast$ ?? hub.events$.pipe(map(render)),
-      hub.inbox(id).pipe(map((event) => accounts?.fromInbox(event) ?? render(event))),
+    // One flat merge that ends with the user's branch: a broadcast passes as few operators as
+    // possible on its way to each recipient (it is the hot path: once per line per user online).
+    // The broadcast and the inbox are subscribed before the join, so that the newcomer sees its
+    // own join line. Replies pass through replayThenLive as well: one merge instead of a merge of
+    // the live lines inside another (a layer less for every line to every recipient). A reply
+    // never comes during a replay (a command's turn lasts until its replay is sent).
+    const live$ = mergeWhile<Output, Line | Event>(
       own$,
-    ).pipe(
-      replayThenLive<Output>(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: tag }),
-      takeUntil(over$),
-      finalize(() => hub.leave(id)),
+      [
+        { source$: options.broadcast$ ?? hub.events$, project: options.broadcast$ ? (line) => line as Line : (event) => render(event as Event) },
+        { source$: hub.inbox(id), project: (event) => accounts?.fromInbox(event as Event) ?? render(event as Event) },
+      ],
+      () => replays$.complete(),
     );
+    return new Observable<Output>((out) => {
+      out.add(live$.pipe(replayThenLive<Output>(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: tag })).subscribe(out));
+      // After the session's subscriptions are gone: its user leaves the hub once, however it ended.
+      return () => hub.leave(id);
+    });
   });
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { Subject, VirtualTimeScheduler } from 'rxjs';
-import { IDLE_SLACK, idle } from '../lib/idle';
+import { OperatorFunction, SchedulerLike, Subject, VirtualTimeScheduler, map, startWith, switchMap, take, timer } from 'rxjs';
+import { idle, idleKick } from '../lib/idle';
 import { marbles } from './helpers/marbles';
 
 test('emits after the given silence from subscription, then completes', (t) => {
@@ -29,45 +29,60 @@ test('values closer than the timeout never let it fire', (t) => {
   });
 });
 
-test('a line closer than the slack after the last restart is kept, and restarts the countdown at the end of the slack', (t) => {
+test('a line just before the deadline postpones the kick to a full timeout after it, exactly', (t) => {
   const scheduler = marbles(t);
   scheduler.run(({ hot, expectObservable }) => {
-    // Slack for 60 s: 1 s. Lines at 10 s and 10.5 s: the first restarts at once, the second at
-    // 11 s (the end of the slack), so the kick comes at 71 s, half a second "late", never early.
     const activity = hot('10s a 499ms a', { a: 1 });
-    expectObservable(activity.pipe(idle(60_000, scheduler))).toBe('71s (x|)', { x: undefined });
+    expectObservable(activity.pipe(idle(60_000, scheduler))).toBe('70500ms (x|)', { x: undefined });
   });
 });
 
-test('property: after any activity, the kick comes after the timeout of silence, at most the slack later', (t) => {
+test('idleKick passes every value on, then emits the kick and completes', (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+    const lines = hot('-a-b 6ms c', { a: 1, b: 2, c: 3 });
+    expectObservable(lines.pipe(idleKick(5, 'k', scheduler))).toBe('-a-b 4ms (k|)', { a: 1, b: 2, k: 'k' });
+    expectSubscriptions(lines.subscriptions).toBe('^ 7ms !');
+  });
+});
+
+test('idleKick passes errors and completion on, and stops its timer', (t) => {
+  const scheduler = marbles(t);
+  scheduler.run(({ hot, expectObservable }) => {
+    expectObservable(hot('-a-#', { a: 1 }).pipe(idleKick(5, 'k', scheduler))).toBe('-a-#', { a: 1 });
+    expectObservable(hot('-a-|', { a: 1 }).pipe(idleKick(5, 'k', scheduler))).toBe('-a-|', { a: 1 });
+  });
+});
+
+/** The definition: the reference's select/time.After loop as one switchMap (lib/idle.ts). */
+const definition =
+  (ms: number, scheduler: SchedulerLike): OperatorFunction<unknown, void> =>
+  (activity$) =>
+    activity$.pipe(
+      startWith(undefined),
+      switchMap(() => timer(ms, scheduler)),
+      take(1),
+      map(() => undefined),
+    );
+
+test('property: idle() kicks at the very moment its switchMap definition does, for any activity', (t) => {
   fc.assert(
-    fc.property(fc.array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 }), fc.integer({ min: 60, max: 120_000 }), (times, ms) => {
-      const scheduler = new VirtualTimeScheduler();
-      const activity = new Subject<void>();
-      let kickedAt = -1;
-      // Ends by itself: idle() emits once and completes.
-      // eslint-disable-next-line rxjs-x/no-ignored-subscription -- completes after its one kick
-      activity.pipe(idle(ms, scheduler)).subscribe(() => (kickedAt = scheduler.now()));
-      // Lines stop being sent once the user was kicked.
-      const sent: number[] = [];
-      for (const at of [...times].sort((a, b) => a - b)) {
-        scheduler.schedule(() => {
-          if (kickedAt < 0) {
-            sent.push(at);
-            activity.next();
-          }
-        }, at);
-      }
-      scheduler.flush();
-      const last = sent.length > 0 ? sent[sent.length - 1] : 0;
-      t.true(kickedAt >= last + ms, `kicked at ${kickedAt}, ${ms} ms after ${last}: early`);
-      t.true(kickedAt <= last + ms + ms * IDLE_SLACK, `kicked at ${kickedAt}, ${ms} ms after ${last}: later than the slack`);
-      // No silence of `ms` went unpunished: every gap before the kick was shorter than ms.
-      let previous = 0;
-      for (const at of sent) {
-        t.true(at - previous < ms + ms * IDLE_SLACK, `a gap of ${at - previous} ms went by without a kick`);
-        previous = at;
-      }
+    fc.property(fc.array(fc.integer({ min: 0, max: 300_000 }), { maxLength: 200 }), fc.integer({ min: 1, max: 120_000 }), (times, ms) => {
+      const kicks = [idle(ms, new VirtualTimeScheduler()), definition(ms, new VirtualTimeScheduler())].map((_, k) => {
+        const scheduler = new VirtualTimeScheduler();
+        const operator = k === 0 ? idle(ms, scheduler) : definition(ms, scheduler);
+        const activity = new Subject<void>();
+        let kickedAt = -1;
+        // Ends by itself: both emit once and complete.
+        // eslint-disable-next-line rxjs-x/no-ignored-subscription -- completes after its one kick
+        activity.pipe(operator).subscribe(() => (kickedAt = scheduler.now()));
+        for (const at of [...times].sort((a, b) => a - b)) scheduler.schedule(() => activity.next(), at);
+        scheduler.flush();
+        return kickedAt;
+      });
+      t.is(kicks[0], kicks[1], `activity at ${times.join(',')} with ${ms} ms`);
+      const last = Math.max(0, ...times.filter((at) => at < kicks[0]));
+      t.true(kicks[0] >= last + ms, 'early');
     }),
     { numRuns: 300 },
   );
