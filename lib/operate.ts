@@ -3,7 +3,7 @@
  * exception thrown by the operator's code (or by a function it was given) reaches the
  * subscriber's `error` and tears the source down, instead of escaping as an uncaughtException.
  */
-import { Observable, OperatorFunction, Subscriber } from 'rxjs';
+import { MonoTypeOperatorFunction, Observable, OperatorFunction, Subscriber } from 'rxjs';
 
 /** What a hand-written operator does with each notification of its source. */
 export interface Operation<T> {
@@ -24,37 +24,64 @@ export function operate<T, R>(init: (subscriber: Subscriber<R>) => Operation<T>)
   return (source) =>
     new Observable<R>((subscriber) => {
       const operation = init(subscriber);
-      // The try/catch is written out in each callback, not wrapped in a closure: `next` runs
-      // once per line per recipient, and a closure made per call showed up in the fan-out's
-      // profile (5.8% of the server's CPU).
-      const subscription = source.subscribe({
-        next: (value) => {
-          try {
-            operation.next(value);
-          } catch (err) {
-            subscriber.error(err);
-          }
-        },
-        error: (err: unknown) => {
-          try {
-            if (operation.error) operation.error(err);
-            else subscriber.error(err);
-          } catch (thrown) {
-            subscriber.error(thrown);
-          }
-        },
-        complete: () => {
-          try {
-            if (operation.complete) operation.complete();
-            else subscriber.complete();
-          } catch (thrown) {
-            subscriber.error(thrown);
-          }
-        },
-      });
+      const subscription = source.subscribe(new Operating(operation, subscriber));
       return () => {
         subscription.unsubscribe();
         operation.finalize?.();
       };
     });
+}
+
+/**
+ * The source's subscriber: a Subscriber subclass calling the operation directly, as RxJS's own
+ * operators do, rather than an observer object (which RxJS wraps in two more objects and three
+ * closures per subscription: about 0.5 KB for each hand-written operator of each connection).
+ */
+class Operating<T, R> extends Subscriber<T> {
+  constructor(
+    private readonly operation: Operation<T>,
+    private readonly out: Subscriber<R>,
+  ) {
+    super();
+  }
+
+  protected override _next(value: T): void {
+    try {
+      this.operation.next(value);
+    } catch (err) {
+      this.out.error(err);
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    try {
+      if (this.operation.error) this.operation.error(err);
+      else this.out.error(err);
+    } catch (thrown) {
+      this.out.error(thrown);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    try {
+      if (this.operation.complete) this.operation.complete();
+      else this.out.complete();
+    } catch (thrown) {
+      this.out.error(thrown);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
+
+/** `tap(f)` for values only, the light way: one subscriber per subscription, no closures of its own. */
+export function each<T>(f: (value: T) => void): MonoTypeOperatorFunction<T> {
+  return operate<T, T>((out) => ({
+    next(value) {
+      f(value);
+      out.next(value);
+    },
+  }));
 }

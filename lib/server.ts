@@ -6,13 +6,14 @@
  * operator about connections (lib/connection-log.ts), its TCP and TLS ports (lib/tcp/ports.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { Observable, SchedulerLike, asyncScheduler, tap } from 'rxjs';
+import { Observable, SchedulerLike, asyncScheduler } from 'rxjs';
 import { Auth, passwordsAllowed } from './auth/auth';
 import { Admission, Refusal, Ticket } from './admission';
 import { ConnectionLog } from './connection-log';
 import { Hub, MemoryHub } from './hub';
 import { Journal } from './journal';
 import { ServerMetrics, Transport, clusterOf } from './metrics';
+import { each } from './operate';
 import { Line, Outbox } from './outbox';
 import { Pausable, ReadBudget, gate } from './overload';
 import type { Peer } from './peer';
@@ -136,7 +137,7 @@ export class ChatServer {
 
   /** A peer's session: its lines counted as read (one per line, a sender's, not per recipient), held past the turn's read budget. */
   private sessionOf(peer: Peer): Observable<Output> {
-    const counted$ = peer.lines$.pipe(tap((line) => this.log.read(line)));
+    const counted$ = peer.lines$.pipe(each((line) => this.log.read(line)));
     // Past the turn's read budget, its input waits (lib/overload.ts); a transport that cannot pause is never held.
     const input$ = this.readBudget && peer.pause && peer.resume ? counted$.pipe(gate(this.readBudget, peer as Pausable)) : counted$;
     return session(input$, {

@@ -5,7 +5,7 @@
  * the connection log once, however it ends. The per-recipient hot path is `next` below: one
  * check and one write per line.
  */
-import type { Observable, Subscription } from 'rxjs';
+import { type Observable, Subscriber } from 'rxjs';
 import type { ConnectionLog, EndReason } from './connection-log';
 import type { Transport } from './metrics';
 import { Line } from './outbox';
@@ -13,11 +13,11 @@ import type { Peer } from './peer';
 import type { Output } from './session';
 
 export class Sessions {
-  /** Each session's subscription, and its end's bookkeeping. */
-  private readonly running = new Map<Peer, { readonly subscription: Subscription; readonly finish: () => void }>();
-  private stopped = false;
+  /** Each session's subscriber, which also keeps its end's bookkeeping. */
+  private readonly running = new Map<Peer, Delivery>();
+  stopped = false;
 
-  constructor(private readonly log: ConnectionLog) {}
+  constructor(readonly log: ConnectionLog) {}
 
   /** How many are running now. */
   get size(): number {
@@ -26,37 +26,19 @@ export class Sessions {
 
   /** Runs `output$`, the session of `peer`, until either ends. */
   start(peer: Peer, transport: Transport, output$: Observable<Output>): void {
-    const { addr } = peer;
-    this.log.connected(addr, transport);
-    let reason: EndReason = 'left';
-    const subscription = output$.subscribe({
-      next: (out: Output) => {
-        if (this.stopped) return; // only the shutdown notice goes out now
-        if (out instanceof Line) peer.write(out.encoded);
-        else if (typeof out === 'string') peer.write(new Line(out).encoded);
-        else {
-          reason = out.close;
-          // A peer over its send queue would take ages to flush: drop it now.
-          if (reason === 'sendq') peer.destroy();
-        }
-      },
-      error: (err: unknown) => {
-        reason = 'error';
-        this.log.failed(addr, transport, err instanceof Error ? err.message : String(err));
-        peer.destroy();
-      },
-      complete: () => peer.end(),
-    });
-    // Logged once, when the transport closes, or at shutdown when the server ends it (the
-    // process may exit before every transport reports its close).
-    const finish = () => {
-      if (this.running.delete(peer)) this.log.ended(addr, transport, reason === 'left' && this.stopped ? 'shutdown' : reason);
-    };
-    this.running.set(peer, { subscription, finish });
+    this.log.connected(peer.addr, transport);
+    const delivery = new Delivery(this, peer, transport);
+    this.running.set(peer, delivery);
+    output$.subscribe(delivery);
     peer.onClose(() => {
-      subscription.unsubscribe();
-      finish();
+      delivery.unsubscribe();
+      delivery.finish();
     });
+  }
+
+  /** Logged once, when the transport closes, or at shutdown when the server ends it (the process may exit before every transport reports its close). */
+  ended(delivery: Delivery, reason: EndReason): void {
+    if (this.running.delete(delivery.peer)) this.log.ended(delivery.peer.addr, delivery.transport, reason === 'left' && this.stopped ? 'shutdown' : reason);
   }
 
   /** Shutdown's first step: nothing the sessions emit is written from now on. Returns their peers. */
@@ -68,9 +50,58 @@ export class Sessions {
   /** Shutdown: ends these sessions now, each logged (as ended by the shutdown, unless the server had its own reason). */
   end(peers: readonly Peer[]): void {
     for (const peer of peers) {
-      const entry = this.running.get(peer);
-      entry?.subscription.unsubscribe();
-      entry?.finish();
+      const delivery = this.running.get(peer);
+      delivery?.unsubscribe();
+      delivery?.finish();
     }
+  }
+}
+
+/**
+ * One session's output onto its peer: a Subscriber subclass rather than an observer object
+ * (one object per connection instead of four and their closures).
+ */
+class Delivery extends Subscriber<Output> {
+  private reason: EndReason = 'left';
+
+  constructor(
+    private readonly sessions: Sessions,
+    readonly peer: Peer,
+    readonly transport: Transport,
+  ) {
+    super();
+  }
+
+  protected override _next(out: Output): void {
+    if (this.sessions.stopped) return; // only the shutdown notice goes out now
+    if (out instanceof Line) this.peer.write(out.encoded);
+    else if (typeof out === 'string') this.peer.write(new Line(out).encoded);
+    else {
+      this.reason = out.close;
+      // A peer over its send queue would take ages to flush: drop it now.
+      if (this.reason === 'sendq') this.peer.destroy();
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    this.reason = 'error';
+    try {
+      this.sessions.log.failed(this.peer.addr, this.transport, err instanceof Error ? err.message : String(err));
+      this.peer.destroy();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    try {
+      this.peer.end();
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  finish(): void {
+    this.sessions.ended(this, this.reason);
   }
 }
