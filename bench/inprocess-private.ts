@@ -8,6 +8,7 @@
 import { Subject } from 'rxjs';
 import { ChatServer } from '../lib/server';
 import type { Peer } from '../lib/peer';
+import { Chunk } from '../lib/outbox';
 
 const args = process.argv.slice(2);
 const pairs = Number(args[args.indexOf('--pairs') + 1]) || 500;
@@ -22,7 +23,7 @@ for (let i = 0; i < 2 * pairs; i++) {
     addr: `${ip}:${1000 + i}`,
     ip,
     lines$,
-    write: () => void delivered++,
+    write: (data) => void (delivered += data instanceof Chunk ? 0 : 1),
     queued: () => 0,
     end: () => {},
     destroy: () => {},

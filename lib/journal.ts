@@ -8,7 +8,7 @@ import { Observable, SchedulerLike, Subject, Subscription } from 'rxjs';
 import type { Hub } from './hub';
 import type { Logger } from './logger';
 import type { ServerMetrics } from './metrics';
-import { Line, Outbox } from './outbox';
+import { Chunk, Line, Outbox } from './outbox';
 import { Event, renderEvent } from './protocol';
 import type { MessageLog } from './store/log';
 import type { Texts } from './texts';
@@ -27,13 +27,20 @@ export interface JournalOptions {
 export class Journal {
   /** The server's output path: every transport's peers flush through it, after the log commits. */
   readonly outbox: Outbox;
-  /** The hub's events as their lines, for every session of the server (the hot path). */
-  readonly broadcast$: Observable<Line>;
+  /**
+   * The hub's events as their lines, for every session of the server (the hot path), in chunks:
+   * the turn's lines in one `Chunk` while nothing else is written (lib/outbox.ts). Subscribing
+   * closes the open chunk: a newcomer gets every line from then on, its own join first.
+   */
+  readonly broadcast$: Observable<Chunk>;
   private readonly texts: Texts;
   private readonly history: MessageLog | undefined;
   private readonly metrics: ServerMetrics;
   private readonly scheduler: SchedulerLike;
   private readonly events: Subscription;
+  private readonly chunks$ = new Subject<Chunk>();
+  /** The chunk the turn's next line may join. */
+  private chunk: Chunk | undefined;
 
   constructor(options: JournalOptions) {
     const { history, metrics, logger, texts } = options;
@@ -41,26 +48,41 @@ export class Journal {
     this.history = history;
     this.metrics = metrics;
     this.scheduler = options.scheduler;
-    const lines$ = new Subject<Line>();
-    this.broadcast$ = lines$.asObservable();
+    const chunks$ = this.chunks$;
+    this.broadcast$ = new Observable<Chunk>((subscriber) => {
+      this.chunk?.close();
+      return chunks$.subscribe(subscriber);
+    });
     // Write-ahead: the turn's events are committed in one transaction before its lines leave.
     this.outbox = new Outbox(() => {
+      // Nothing joins a chunk once its bytes may be made.
+      this.chunk?.close();
       metrics.flushing();
       if (!history) return;
       const wasDegraded = history.degraded;
       history.commit();
       if (!wasDegraded && history.degraded) {
         logger.log('error', 'history: the message log could not be written; running without history from now on', { component: 'history' });
-        lines$.next(new Line(texts.historyLost));
+        this.publish(new Line(texts.historyLost));
       }
     });
     // Subscribed here, not by the sessions: every event is logged, listened to or not.
     this.events = options.hub.events$.subscribe({
-      next: (event) => lines$.next(this.line(event)),
+      next: (event) => this.publish(this.line(event)),
       // A hub's events$ does not fail (lib/hub.ts); if one did, its sessions would end with the error.
-      error: (err: unknown) => lines$.error(err),
-      complete: () => lines$.complete(),
+      error: (err: unknown) => chunks$.error(err),
+      complete: () => chunks$.complete(),
     });
+  }
+
+  /** A line for everyone: into the open chunk while nothing else was written since it went out, else in a new one. */
+  private publish(line: Line): void {
+    if (this.chunk?.canAppend(this.outbox.written)) {
+      this.chunk.append(line);
+      return;
+    }
+    this.chunk = new Chunk([line], this.outbox.written);
+    this.chunks$.next(this.chunk);
   }
 
   /**

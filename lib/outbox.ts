@@ -63,6 +63,82 @@ export class Line {
 }
 
 /**
+ * The server's broadcast lines of one turn, in order, shared by every recipient: sessions pass
+ * the chunk along once, however many lines it ends up holding, and its bytes are concatenated
+ * once, at the flush, for all of them (write once per turn, one Buffer for every socket).
+ *
+ * A chunk stays open, and the journal appends the turn's next broadcast lines to it, as long as
+ * nothing else was written to any peer since it was handed out (`Outbox.written`): a recipient
+ * then holds nothing after it, so the appended lines are in their place for everyone. Whatever
+ * needs its lines one by one, or a new listener, closes it; so does the flush, before any byte
+ * of it is made.
+ */
+export class Chunk {
+  private bytes: Buffer | undefined;
+  private withTags: Chunk | undefined;
+  private closed = false;
+  /** Its bytes so far (the send queue's bound counts them before they are made into one Buffer). */
+  size = 0;
+
+  constructor(
+    /** The lines, shared with the chunk's tagged twin. */
+    private readonly all: Line[],
+    /** `Outbox.written` when it was handed out: it may grow while that has not moved. */
+    readonly written: number,
+    private readonly isTagged = false,
+    private readonly plain?: Chunk,
+  ) {
+    for (const line of all) this.size += (isTagged ? line.tagged : line).encoded.length;
+  }
+
+  /** Can still take lines: open, and nothing written to any peer since. */
+  canAppend(written: number): boolean {
+    return !this.closed && written === this.written;
+  }
+
+  append(line: Line): void {
+    this.all.push(line);
+    this.size += line.encoded.length;
+    if (this.withTags) this.withTags.size += line.tagged.encoded.length;
+  }
+
+  /** No line is added from now on. */
+  close(): void {
+    this.closed = true;
+    this.plain?.close();
+  }
+
+  get open(): boolean {
+    return this.plain ? this.plain.open : !this.closed;
+  }
+
+  /** Its lines (as a `cap|tags` client gets them, for the tagged twin); closes it. */
+  get lines(): readonly Line[] {
+    this.close();
+    return this.isTagged ? this.all.map((line) => line.tagged) : this.all;
+  }
+
+  /** All its lines' bytes in one Buffer, made once; closes it (called at the flush). */
+  get encoded(): Buffer {
+    return (this.bytes ??= Buffer.concat(this.lines.map((line) => line.encoded)));
+  }
+
+  /** The same lines with their tags, sharing this chunk's growth. */
+  get tagged(): Chunk {
+    if (this.isTagged) return this;
+    return (this.withTags ??= new Chunk(this.all, this.written, true, this));
+  }
+}
+
+/** What a peer is handed to send: one line's bytes, or a chunk of the turn's broadcast. */
+export type Outgoing = Buffer | Chunk;
+
+/** The bytes of what a peer was handed (a chunk's all at once). */
+export function bytesOf(data: Outgoing): Buffer {
+  return data instanceof Chunk ? data.encoded : data;
+}
+
+/**
  * When to flush. Every turn of the event loop, while flushing is cheap; but flushing may take
  * at most half of the server's time: after a flush that took T ms, the next one waits until T ms
  * have passed. Under load a turn can be short (libuv accepts one connection per turn since 1.45,
@@ -94,6 +170,11 @@ const NOTHING = () => {};
 export class Outbox {
   private flushes: (() => void)[] = [];
   private readonly pacing: FlushPacing;
+  /**
+   * Lines the server's sessions handed to their peers one by one (not in a chunk) so far
+   * (lib/sessions.ts counts them): an open chunk is only appended to while this stands still.
+   */
+  written = 0;
 
   /** `beforeFlush` runs once before each flush (the log's commit); it must not throw. */
   constructor(
@@ -140,50 +221,57 @@ export class Outbox {
  * makes the socket say 'drain'.)
  */
 export class Batch {
-  private pending: Buffer[] = [];
-  private bytes = 0;
+  private pending: Outgoing[] = [];
   private carried = 0;
+  /** The last chunk added while waiting for the drain: it may still grow (the ones before it cannot). */
+  private growing: Chunk | undefined;
   private awaitingDrain = false;
 
-  /** `send` gets the lines (and their total bytes) when the turn's flush comes. */
+  /** `send` gets what was handed over when the turn's flush comes. */
   constructor(
     private readonly outbox: Outbox,
     private readonly socket: Socket,
-    private readonly send: (lines: Buffer[], bytes: number) => void,
+    private readonly send: (items: Outgoing[]) => void,
   ) {}
 
   /** Bytes waiting here for a socket that has not drained. */
   get held(): number {
-    return this.carried;
+    return this.carried + (this.growing?.size ?? 0);
   }
 
-  add(data: Buffer): void {
+  add(data: Outgoing): void {
     if (this.pending.push(data) === 1 && !this.awaitingDrain) this.outbox.later(this.flush);
-    this.bytes += data.length;
-    if (this.carried > 0) this.carried += data.length;
+    if (!this.awaitingDrain) return;
+    if (!(data instanceof Chunk)) {
+      this.carried += data.length;
+      return;
+    }
+    // A newer chunk: the one before can take no more lines (lib/outbox.ts), its size is final.
+    this.carried += this.growing?.size ?? 0;
+    this.growing = data;
   }
 
   /** Drops what waits here (at shutdown, so that the notice goes first). */
   discard(): void {
     this.pending = [];
-    this.bytes = 0;
     this.carried = 0;
+    this.growing = undefined;
   }
 
   /** Hands the lines over; unless `force`d (the peer ends), waits while the socket has not drained. */
   readonly flush = (force = false): void => {
     if (!force && this.pending.length > 0 && this.socket.writableNeedDrain && !this.socket.destroyed) {
-      this.carried = this.bytes;
+      this.carried = this.pending.reduce((sum, item) => sum + (item instanceof Chunk ? item.size : item.length), 0);
+      this.growing = undefined;
       if (!this.awaitingDrain) {
         this.awaitingDrain = true;
         this.socket.once('drain', this.drained);
       }
       return;
     }
-    const lines = this.pending;
-    const bytes = this.bytes;
+    const items = this.pending;
     this.discard();
-    this.send(lines, bytes);
+    this.send(items);
   };
 
   private readonly drained = (): void => {

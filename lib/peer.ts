@@ -4,6 +4,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { Framed } from './lines';
+import type { Outgoing } from './outbox';
 
 /** One connected client, whatever carries its bytes. */
 export interface Peer {
@@ -18,8 +19,11 @@ export interface Peer {
   readonly secure?: boolean;
   /** The client's lines; completes when it goes away, errors on a transport error. */
   readonly lines$: Observable<Framed>;
-  /** Queues one encoded line (with its `\n`); it leaves when the server's outbox flushes the turn. */
-  write(data: Buffer): void;
+  /**
+   * Queues one encoded line (with its `\n`), or a chunk of the turn's broadcast (lines shared by
+   * every recipient, see lib/outbox.ts); it leaves when the server's outbox flushes the turn.
+   */
+  write(data: Outgoing): void;
   /** Bytes the transport holds that the kernel has not taken (the send-queue bound's measure). */
   queued(): number;
   /** Flushes what is queued, then closes. */

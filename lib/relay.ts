@@ -44,33 +44,39 @@ export class Relay<T> extends Subscriber<T> {
   }
 }
 
-/**
- * `merge(main$, ...others)` that ends when `main$` does (the others' completions are ignored;
- * any error ends it): the shape of a session, whose own branch decides when it is over while
- * the broadcast goes on. `others` are subscribed first, in order. One Relay per source instead
- * of `merge` + `takeUntil` + a Subject to end it (about 3 KB per connection less).
- * `project` maps each of the others' values on the way (a call, not a `map` subscription);
- * `ended` runs when `main$` completes, just before the output does.
- */
-export function mergeWhile<T, O>(
-  main$: Observable<T>,
-  others: readonly { readonly source$: Observable<O>; readonly project: (value: O) => T }[],
-  ended: () => void = () => {},
-): Observable<T> {
-  return new Observable<T>((out) => {
-    const fail = (err: unknown) => out.error(err);
-    for (const { source$, project } of others) {
+/** A source for `mergeWhile`, each of its values mapped on the way (a call, not a `map` subscription). */
+export interface Feed<T> {
+  /** Subscribes the source into `out`; its completion is ignored, its error is `out`'s. */
+  connect(out: Subscriber<T>): void;
+}
+
+export function feed<O, T>(source$: Observable<O>, project: (value: O) => T): Feed<T> {
+  return {
+    connect(out) {
       const relay = new Relay<O>(
         (value) => out.next(project(value)),
-        fail,
+        (err) => out.error(err),
         () => {},
       );
       out.add(relay);
       source$.subscribe(relay);
-    }
+    },
+  };
+}
+
+/**
+ * `merge(main$, ...others)` that ends when `main$` does (the others' completions are ignored;
+ * any error ends it): the shape of a session, whose own branch decides when it is over while
+ * the broadcast goes on. `others` are subscribed first, in order. One Relay per source instead
+ * of `merge` + `takeUntil` + a Subject to end it (about 3 KB per connection less). `ended` runs
+ * when `main$` completes, just before the output does.
+ */
+export function mergeWhile<T>(main$: Observable<T>, others: readonly Feed<T>[], ended: () => void = () => {}): Observable<T> {
+  return new Observable<T>((out) => {
+    for (const other of others) other.connect(out);
     const relay = new Relay<T>(
       (value) => out.next(value),
-      fail,
+      (err) => out.error(err),
       () => {
         ended();
         out.complete();

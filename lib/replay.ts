@@ -13,6 +13,11 @@ export interface ReplayOptions<T> {
    * a call per item instead of a `map` operator after this one, on the fan-out's hot path.
    */
   readonly present?: (item: T) => T;
+  /**
+   * The items one item stands for (a chunk of the turn's broadcast), or undefined: taken apart
+   * only when a replay or its aftermath needs them one by one; otherwise it passes whole.
+   */
+  readonly split?: (item: T) => readonly T[] | undefined;
 }
 
 interface Held<T> {
@@ -111,6 +116,11 @@ export function replayThenLive<T>(
       const onLive = (item: T): void => {
         if (!replaying && windows.length === 0) {
           emit(item);
+          return;
+        }
+        const parts = options.split?.(item);
+        if (parts !== undefined) {
+          for (const part of parts) onLive(part);
           return;
         }
         const id = idOf(item);

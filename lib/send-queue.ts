@@ -4,7 +4,7 @@
  * never waited for, and never handed more lines.
  */
 import { Observable, OperatorFunction } from 'rxjs';
-import { Line } from './outbox';
+import { Chunk, Line } from './outbox';
 import { Relay } from './relay';
 import type { Close, Output } from './session';
 
@@ -33,7 +33,7 @@ export function boundSendQueue(queued: () => number, maxBytes: number): Operator
       source.subscribe(
         new Relay<Output>(
           (out) => {
-            if ((typeof out === 'string' || out instanceof Line) && queued() > maxBytes) {
+            if ((typeof out === 'string' || out instanceof Line || out instanceof Chunk) && queued() > maxBytes) {
               subscriber.next(CUT);
               subscriber.complete();
               return;

@@ -14,7 +14,7 @@ import { Hub, MemoryHub } from './hub';
 import { Journal } from './journal';
 import { ServerMetrics, Transport, clusterOf } from './metrics';
 import { each } from './operate';
-import { Line, Outbox } from './outbox';
+import { Chunk, Line, Outbox } from './outbox';
 import { Pausable, ReadBudget, gate } from './overload';
 import type { Peer } from './peer';
 import type { Event } from './protocol';
@@ -40,7 +40,7 @@ export class ChatServer {
   /** This server's output path: every transport's peers flush through it, after the log commits. */
   readonly outbox: Outbox;
   /** The hub's events, stamped and rendered once for every session of this server (the hot path). */
-  readonly broadcast$: Observable<Line>;
+  readonly broadcast$: Observable<Chunk>;
   /** An event as the line its recipients get (lib/journal.ts). */
   readonly line: (event: Event) => Line;
   /** This server's Prometheus metrics (its own registry); `lib/web/health.ts` serves them. */
@@ -79,7 +79,6 @@ export class ChatServer {
         : undefined;
     this.metrics = new ServerMetrics({ online: () => this.hub.size, cluster: clusterOf(this.hub) });
     this.log = new ConnectionLog(this.metrics, logger, this.options.maxQueueBytes);
-    this.sessions = new Sessions(this.log);
     if (options.proxyProtocol && !options.trustProxy) throw new Error('proxyProtocol needs trustProxy: the proxies allowed to name clients');
     this.trustProxy = options.trustProxy;
     this.proxy = options.proxyProtocol && options.trustProxy ? proxyProtocol(options.trustProxy, options.proxyHeaderTimeoutMs, this.log) : undefined;
@@ -94,6 +93,7 @@ export class ChatServer {
       scheduler: this.scheduler,
     }));
     this.outbox = journal.outbox;
+    this.sessions = new Sessions(this.log, this.outbox);
     this.broadcast$ = journal.broadcast$;
     this.line = journal.line;
   }

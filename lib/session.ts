@@ -27,10 +27,10 @@ import { SessionAccounts, SessionAccountsOptions } from './auth/session';
 import { Answer, Hub, mapAnswer } from './hub';
 import { IDLE, idleKick } from './idle';
 import { Framed } from './lines';
-import { Line } from './outbox';
+import { Chunk, Line } from './outbox';
 import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
-import { mergeWhile } from './relay';
+import { feed, mergeWhile } from './relay';
 import { replayThenLive } from './replay';
 import { compareIds, MessageLog, Stamped } from './store/log';
 import { Texts } from './texts';
@@ -41,13 +41,16 @@ export interface Close {
 }
 /**
  * What a session emits: a line for its user alone (a string, without `\n`), a line shared with
- * other recipients (a `Line`, encoded once for all), or why the server ends the session.
+ * other recipients (a `Line`, encoded once for all), a chunk of the server's broadcast (lines
+ * shared by every recipient, see lib/outbox.ts), or why the server ends the session.
  */
-export type Output = string | Line | Close;
+export type Output = string | Line | Chunk | Close;
 
-/** What an output says to its user: the line's text, or undefined for a close. */
+/** What an output says to its user: the line's text (a chunk's lines, one a line), or undefined for a close. */
 export function textOf(out: Output): string | undefined {
-  return typeof out === 'string' ? out : out instanceof Line ? out.text : undefined;
+  if (typeof out === 'string') return out;
+  if (out instanceof Line) return out.text;
+  return out instanceof Chunk ? out.lines.map((line) => line.text).join('\n') : undefined;
 }
 
 export interface SessionOptions {
@@ -61,7 +64,7 @@ export interface SessionOptions {
    * The hub's events rendered for everyone, shared by the sessions of a server (render once,
    * see lib/outbox.ts); by default this session renders them for itself.
    */
-  readonly broadcast$?: Observable<Line>;
+  readonly broadcast$?: Observable<Line | Chunk>;
   /** An event as its line: the server stamps it with the log's id; by default rendered plain. */
   readonly render?: (event: Event) => Line;
   /** The message log `history|` and `since|` read, and the most events one reply holds. */
@@ -134,7 +137,7 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     const render = options.render ?? ((event: Event) => new Line(renderEvent(event, t)));
     // `cap|tags`: conversation lines carry their id and time from then on.
     let tags = false;
-    const tag = (out: Output): Output => (tags && out instanceof Line ? out.tagged : out);
+    const tag = (out: Output): Output => (tags && (out instanceof Line || out instanceof Chunk) ? out.tagged : out);
     // Who the user is logged in as; what accounts change in `rename|` and `to|`.
     const accounts = options.accounts && new SessionAccounts({ ...options.accounts, hub, texts: t, id, addr, tags: () => tags });
 
@@ -145,11 +148,16 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // redux-observable's Subjects live in its middleware and never in an epic. It completes when
     // the command branch ends. A command's turn in the queue lasts until its replay has been sent.
     const replays$ = new Subject<Observable<Output>>();
+    // The last chunk of the server's broadcast this session was given.
+    let lastChunk: Chunk | undefined;
     // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
     // way the lines leave paced.
     // eslint-disable-next-line rxjs-x/finnish -- a function that answers a value or a stream (lib/hub.ts)
     function replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
       return new Observable<Output>((done) => {
+        // A line that joins the chunk this session already passed on would bypass the replay's
+        // hold: from now on the broadcast's lines come in a new chunk (lib/outbox.ts).
+        lastChunk?.close();
         const lines$ = defer(() => {
           const read$ = read();
           return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
@@ -238,16 +246,22 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     // own join line. Replies pass through replayThenLive as well: one merge instead of a merge of
     // the live lines inside another (a layer less for every line to every recipient). A reply
     // never comes during a replay (a command's turn lasts until its replay is sent).
-    const live$ = mergeWhile<Output, Line | Event>(
+    const live$ = mergeWhile<Output>(
       own$,
       [
-        { source$: options.broadcast$ ?? hub.events$, project: options.broadcast$ ? (line) => line as Line : (event) => render(event as Event) },
-        { source$: hub.inbox(id), project: (event) => accounts?.fromInbox(event as Event) ?? render(event as Event) },
+        options.broadcast$
+          ? feed(options.broadcast$, (item): Output => {
+              if (item instanceof Chunk) lastChunk = item;
+              return item;
+            })
+          : feed(hub.events$, render),
+        feed(hub.inbox(id), (event) => accounts?.fromInbox(event) ?? render(event)),
       ],
       () => replays$.complete(),
     );
     return new Observable<Output>((out) => {
-      out.add(live$.pipe(replayThenLive<Output>(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: tag })).subscribe(out));
+      const split = (item: Output) => (item instanceof Chunk ? item.lines : undefined);
+      out.add(live$.pipe(replayThenLive<Output>(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: tag, split })).subscribe(out));
       // After the session's subscriptions are gone: its user leaves the hub once, however it ended.
       return () => hub.leave(id);
     });

@@ -8,7 +8,7 @@
 import { type Observable, Subscriber } from 'rxjs';
 import type { ConnectionLog, EndReason } from './connection-log';
 import type { Transport } from './metrics';
-import { Line } from './outbox';
+import { Chunk, Line, type Outbox } from './outbox';
 import type { Peer } from './peer';
 import type { Output } from './session';
 
@@ -17,7 +17,10 @@ export class Sessions {
   private readonly running = new Map<Peer, Delivery>();
   stopped = false;
 
-  constructor(readonly log: ConnectionLog) {}
+  constructor(
+    readonly log: ConnectionLog,
+    readonly outbox: Outbox,
+  ) {}
 
   /** How many are running now. */
   get size(): number {
@@ -74,9 +77,12 @@ class Delivery extends Subscriber<Output> {
 
   protected override _next(out: Output): void {
     if (this.sessions.stopped) return; // only the shutdown notice goes out now
-    if (out instanceof Line) this.peer.write(out.encoded);
-    else if (typeof out === 'string') this.peer.write(new Line(out).encoded);
-    else {
+    if (out instanceof Chunk) this.peer.write(out);
+    else if (out instanceof Line || typeof out === 'string') {
+      // Anything but the broadcast's chunk: the open chunk takes no more lines (lib/outbox.ts).
+      this.sessions.outbox.written++;
+      this.peer.write(out instanceof Line ? out.encoded : new Line(out).encoded);
+    } else {
       this.reason = out.close;
       // A peer over its send queue would take ages to flush: drop it now.
       if (this.reason === 'sendq') this.peer.destroy();

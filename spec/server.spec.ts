@@ -2,8 +2,13 @@
 import test from 'ava';
 import { NEVER, Subject } from 'rxjs';
 import { Event } from '../lib/protocol';
-import { FlushPacing } from '../lib/outbox';
+import { Chunk, FlushPacing, type Outgoing } from '../lib/outbox';
 import { ChatServer, Peer } from '../lib/server';
+
+/** What a peer was handed, a line a string with its `\n` (reading a chunk's lines closes it: the next lines come in another). */
+function linesOf(data: Outgoing): string[] {
+  return data instanceof Chunk ? data.lines.map((line) => `${line.text}\n`) : [data.toString('utf8')];
+}
 
 function fakePeer(i: number, written: string[] = []): Peer & { closed: boolean } {
   const onClose: (() => void)[] = [];
@@ -17,7 +22,7 @@ function fakePeer(i: number, written: string[] = []): Peer & { closed: boolean }
     ip: `10.0.0.${i}`,
     lines$: NEVER,
     closed: false,
-    write: (data: Buffer) => void written.push(data.toString('utf8')),
+    write: (data: Outgoing) => void written.push(...linesOf(data)),
     queued: () => 0,
     end: close,
     destroy: close,
@@ -56,7 +61,7 @@ test('refuses connections past maxConnections and per IP, with the notice', asyn
   const a = fakePeer(1);
   const sameIp = { ...fakePeer(1), addr: '10.0.0.1:2000' };
   const sameIpWritten: string[] = [];
-  sameIp.write = (data) => void sameIpWritten.push(data.toString());
+  sameIp.write = (data) => void sameIpWritten.push(...linesOf(data));
   server.accept(a);
   server.accept(sameIp);
   t.deepEqual(sameIpWritten, ['Too many connections from your address\n']);

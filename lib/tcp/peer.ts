@@ -5,7 +5,7 @@
  */
 import type * as net from 'node:net';
 import { splitLines } from '../lines';
-import { Batch, type Outbox } from '../outbox';
+import { Batch, Chunk, bytesOf, type Outbox } from '../outbox';
 import { Peer, formatAddress } from '../peer';
 import { socketBytes } from '../socket';
 
@@ -27,11 +27,12 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
   const addr = formatAddress(ip, options.client ? options.client.port : (socket.remotePort ?? 0));
   // This turn's lines, handed to the socket as one write when the outbox flushes: one stream
   // write and one syscall per socket per turn, however many lines.
-  const batch = new Batch(outbox, socket, (lines, bytes) => {
-    if (lines.length === 0 || socket.destroyed || socket.writableEnded) return;
+  const batch = new Batch(outbox, socket, (items) => {
+    if (items.length === 0 || socket.destroyed || socket.writableEnded) return;
     try {
-      socket.write(lines.length === 1 ? lines[0] : Buffer.concat(lines, bytes));
-      if (metrics) metrics.delivered += lines.length;
+      // A chunk of the turn's broadcast is one Buffer shared by every socket (lib/outbox.ts).
+      socket.write(items.length === 1 ? bytesOf(items[0]) : Buffer.concat(items.map(bytesOf)));
+      if (metrics) for (const item of items) metrics.delivered += item instanceof Chunk ? item.lines.length : 1;
     } catch {
       // A socket that cannot take a write is broken: it goes, the others' flushes go on.
       socket.destroy();

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { Observable } from 'rxjs';
 import type { RawData, WebSocket } from 'ws';
 import { Framed, splitLines } from '../lines';
-import { Batch, type Outbox } from '../outbox';
+import { Batch, Chunk, type Outbox } from '../outbox';
 import { Peer, formatAddress } from '../peer';
 
 const NEWLINE = Buffer.from('\n');
@@ -72,12 +72,21 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: 
   const lines$: Observable<Framed> = frames$.pipe(splitLines(maxLineBytes));
   // This turn's lines, one frame each, sent when the outbox flushes (held back while the
   // socket has not drained: see Batch).
-  const batch = new Batch(outbox, request.socket, (lines) => {
+  const batch = new Batch(outbox, request.socket, (items) => {
     if (ws.readyState !== ws.OPEN) return;
     // The server hands over encoded lines with their `\n`, shared by every recipient: a frame
-    // is a view of one without the `\n`, sent as text (no decoding, no copy per peer).
-    for (const data of lines) ws.send(data.subarray(0, data.length - 1), { binary: false });
-    if (metrics) metrics.delivered += lines.length;
+    // is a view of one without the `\n`, sent as text (no decoding, no copy per peer). A chunk
+    // of the turn's broadcast is a frame per line.
+    const send = (data: Buffer) => ws.send(data.subarray(0, data.length - 1), { binary: false });
+    for (const item of items) {
+      if (item instanceof Chunk) {
+        for (const line of item.lines) send(line.encoded);
+        if (metrics) metrics.delivered += item.lines.length;
+      } else {
+        send(item);
+        if (metrics) metrics.delivered++;
+      }
+    }
   });
   return {
     addr,
