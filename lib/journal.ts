@@ -29,8 +29,8 @@ export class Journal {
   readonly outbox: Outbox;
   /**
    * The hub's events as their lines, for every session of the server (the hot path), in chunks:
-   * the turn's lines in one `Chunk` while nothing else is written (lib/outbox.ts). Subscribing
-   * closes the open chunk: a newcomer gets every line from then on, its own join first.
+   * the turn's lines in one `Chunk` while nothing else is written (lib/outbox.ts). A newcomer
+   * gets the open chunk's view from its next line on (its own join, usually), then the rest.
    */
   readonly broadcast$: Observable<Chunk>;
   private readonly texts: Texts;
@@ -50,7 +50,8 @@ export class Journal {
     this.scheduler = options.scheduler;
     const chunks$ = this.chunks$;
     this.broadcast$ = new Observable<Chunk>((subscriber) => {
-      this.chunk?.close();
+      // A newcomer joins the open chunk from its next line on: a crowd arriving shares one.
+      if (this.chunk?.canAppend(this.outbox.written)) subscriber.next(this.chunk.view());
       return chunks$.subscribe(subscriber);
     });
     // Write-ahead: the turn's events are committed in one transaction before its lines leave.

@@ -76,46 +76,47 @@ export class Line {
 export class Chunk {
   private bytes: Buffer | undefined;
   private withTags: Chunk | undefined;
-  private closed = false;
-  /** Its bytes so far (the send queue's bound counts them before they are made into one Buffer). */
-  size = 0;
 
+  /**
+   * `lines`: the turn's lines so far (shared, growing); `written`: `Outbox.written` when the
+   * chunk went out. Views and tagged twins share both (see `view`, `tagged`): the other
+   * parameters are theirs.
+   */
   constructor(
-    /** The lines, shared with the chunk's tagged twin. */
-    private readonly all: Line[],
-    /** `Outbox.written` when it was handed out: it may grow while that has not moved. */
-    readonly written: number,
+    lines: Line[],
+    written: number,
+    private readonly root: ChunkRoot = new ChunkRoot(lines, written),
+    /** Its first line in the shared lines: a view for a newcomer starts at the end. */
+    private readonly from = 0,
     private readonly isTagged = false,
-    private readonly plain?: Chunk,
-  ) {
-    for (const line of all) this.size += (isTagged ? line.tagged : line).encoded.length;
-  }
+    /** The plain lines' bytes before `from` (a view's size is the rest). */
+    private readonly before = 0,
+  ) {}
 
   /** Can still take lines: open, and nothing written to any peer since. */
   canAppend(written: number): boolean {
-    return !this.closed && written === this.written;
+    return !this.root.closed && written === this.root.written;
   }
 
   append(line: Line): void {
-    this.all.push(line);
-    this.size += line.encoded.length;
-    if (this.withTags) this.withTags.size += line.tagged.encoded.length;
+    this.root.lines.push(line);
+    this.root.size += line.encoded.length;
   }
 
   /** No line is added from now on. */
   close(): void {
-    this.closed = true;
-    this.plain?.close();
+    this.root.closed = true;
   }
 
   get open(): boolean {
-    return this.plain ? this.plain.open : !this.closed;
+    return !this.root.closed;
   }
 
   /** Its lines (as a `cap|tags` client gets them, for the tagged twin); closes it. */
   get lines(): readonly Line[] {
     this.close();
-    return this.isTagged ? this.all.map((line) => line.tagged) : this.all;
+    const mine = this.from === 0 ? this.root.lines : this.root.lines.slice(this.from);
+    return this.isTagged ? mine.map((line) => line.tagged) : mine;
   }
 
   /** All its lines' bytes in one Buffer, made once; closes it (called at the flush). */
@@ -123,10 +124,40 @@ export class Chunk {
     return (this.bytes ??= Buffer.concat(this.lines.map((line) => line.encoded)));
   }
 
+  /** Its bytes so far (the send queue's bound counts them before they are made into one Buffer). */
+  get size(): number {
+    if (!this.isTagged) return this.root.size - this.before;
+    let size = 0;
+    for (let i = this.from; i < this.root.lines.length; i++) size += this.root.lines[i].tagged.encoded.length;
+    return size;
+  }
+
   /** The same lines with their tags, sharing this chunk's growth. */
   get tagged(): Chunk {
     if (this.isTagged) return this;
-    return (this.withTags ??= new Chunk(this.all, this.written, true, this));
+    return (this.withTags ??= new Chunk(this.root.lines, this.root.written, this.root, this.from, true, this.before));
+  }
+
+  /**
+   * The chunk from its next line on, for a listener that arrives while it is open (a newcomer
+   * whose own join is about to be said): it gets what is appended from now on, and the chunk
+   * stays open for everyone.
+   */
+  view(): Chunk {
+    return new Chunk(this.root.lines, this.root.written, this.root, this.root.lines.length, false, this.root.size);
+  }
+}
+
+/** What a chunk's views and twins share. */
+class ChunkRoot {
+  closed = false;
+  size = 0;
+
+  constructor(
+    readonly lines: Line[],
+    readonly written: number,
+  ) {
+    for (const line of lines) this.size += line.encoded.length;
   }
 }
 

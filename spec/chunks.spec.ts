@@ -103,6 +103,22 @@ test('a newcomer in the middle of a turn sees its own join and every line after 
   t.true(a.text().endsWith('[10.0.0.1:1001]10.0.0.1:1001:early\n[10.0.0.9:1009]10.0.0.9:1009:is online\n[10.0.0.1:1001]10.0.0.1:1001:late\n'));
 });
 
+test('a crowd arriving in one turn shares one chunk: one write each, every newcomer its own join and those after it', async (t) => {
+  const { server, peers } = await room(t, 1);
+  const [a] = peers;
+  const before = a.writes();
+  const crowd = [7, 8, 9].map(fakePeer);
+  for (const peer of crowd) server.accept(peer);
+  await turn();
+  const joined = (i: number) => `[10.0.0.${i}:100${i}]10.0.0.${i}:100${i}:is online\n`;
+  t.is(a.writes() - before, 1);
+  t.true(a.text().endsWith(joined(7) + joined(8) + joined(9)));
+  t.deepEqual(
+    crowd.map((peer) => peer.text()),
+    [joined(7) + joined(8) + joined(9), joined(8) + joined(9), joined(9)],
+  );
+});
+
 test('a cap|tags user gets the chunk tagged, the others plain: the same lines', async (t) => {
   const { peers } = await room(t, 2, 'now');
   const [a, b] = peers;

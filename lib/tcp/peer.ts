@@ -31,7 +31,9 @@ export function socketPeer(socket: net.Socket, options: SocketPeerOptions): Peer
     if (items.length === 0 || socket.destroyed || socket.writableEnded) return;
     try {
       // A chunk of the turn's broadcast is one Buffer shared by every socket (lib/outbox.ts).
-      socket.write(items.length === 1 ? bytesOf(items[0]) : Buffer.concat(items.map(bytesOf)));
+      const bytes = items.length === 1 ? bytesOf(items[0]) : Buffer.concat(items.map(bytesOf));
+      // A newcomer's view of a chunk that took no line after it came is empty.
+      if (bytes.length > 0) socket.write(bytes);
       if (metrics) for (const item of items) metrics.delivered += item instanceof Chunk ? item.lines.length : 1;
     } catch {
       // A socket that cannot take a write is broken: it goes, the others' flushes go on.
