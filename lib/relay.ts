@@ -8,7 +8,7 @@
  *
  * A throw in `next` reaches `error` (and so the operator's subscriber), as in RxJS's operators.
  */
-import { Observable, Subscriber } from 'rxjs';
+import { Observable, ObservableInput, OperatorFunction, Subscriber, from } from 'rxjs';
 
 export class Relay<T> extends Subscriber<T> {
   constructor(
@@ -85,4 +85,71 @@ export function mergeWhile<T>(main$: Observable<T>, others: readonly Feed<T>[], 
     out.add(relay);
     main$.subscribe(relay);
   });
+}
+
+/**
+ * `concatMap(project)`, for a project that mostly answers at once: an array is emitted there and
+ * then when nothing is ahead of it, without the inner subscription concatMap makes for every
+ * value; anything else (an Observable, a Promise) is subscribed, and later values wait for it,
+ * in order, as with concatMap. `first`, if given, is projected before the source's values (the
+ * session's join: the source is subscribed at once, its values wait behind it).
+ *
+ * The session's command queue: a command costs a call instead of an inner subscription (about
+ * 1 µs a command), and a connection holds one subscriber instead of concat's and concatMap's four.
+ */
+// eslint-disable-next-line rxjs-x/finnish -- `project` answers an array or a stream, as concatMap's does
+export function concatMapNow<T, R>(project: (value: T) => readonly R[] | ObservableInput<R>, first?: { readonly value: T }): OperatorFunction<T, R> {
+  return (source) =>
+    new Observable<R>((out) => {
+      const queue: T[] = [];
+      let running = false; // an inner is subscribed and not done
+      let draining = false;
+      let sourceDone = false;
+      const drain = (): void => {
+        if (draining) return;
+        draining = true;
+        try {
+          while (!running && queue.length > 0 && !out.closed) start(queue.shift() as T);
+          if (!running && queue.length === 0 && sourceDone) out.complete();
+        } catch (err) {
+          out.error(err);
+        } finally {
+          draining = false;
+        }
+      };
+      const start = (value: T): void => {
+        // eslint-disable-next-line rxjs-x/finnish -- an array or a stream (see above)
+        const result = project(value);
+        if (Array.isArray(result)) {
+          for (const item of result as readonly R[]) out.next(item);
+          return;
+        }
+        running = true;
+        const inner = new Relay<R>(
+          (item) => out.next(item),
+          (err) => out.error(err),
+          () => {
+            running = false;
+            drain();
+          },
+        );
+        out.add(inner);
+        from(result as ObservableInput<R>).subscribe(inner);
+      };
+      if (first) queue.push(first.value);
+      drain();
+      const outer = new Relay<T>(
+        (value) => {
+          queue.push(value);
+          drain();
+        },
+        (err) => out.error(err),
+        () => {
+          sourceDone = true;
+          drain();
+        },
+      );
+      out.add(outer);
+      source.subscribe(outer);
+    });
 }

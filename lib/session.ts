@@ -12,14 +12,12 @@ import {
   SchedulerLike,
   Subject,
   asyncScheduler,
-  concat,
   concatMap,
   defer,
   finalize,
   from,
   isObservable,
   mergeMap,
-  of,
   range,
   timer,
 } from 'rxjs';
@@ -30,7 +28,7 @@ import { Framed } from './lines';
 import { Chunk, Line } from './outbox';
 import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
-import { feed, mergeWhile } from './relay';
+import { concatMapNow, feed, mergeWhile } from './relay';
 import { replayThenLive } from './replay';
 import { compareIds, MessageLog, Stamped } from './store/log';
 import { Texts } from './texts';
@@ -224,21 +222,19 @@ export function session(lines$: Observable<Framed>, options: SessionOptions): Ob
     }
 
     // The user's own branch: the join, then the commands' replies in the order the commands
-    // came, the idle kick in the same queue. The input is subscribed at once (concat moves on
-    // from the join synchronously), before the join answers, so that a transport that does not
-    // pause (a WebSocket) loses nothing said during the join; concatMap holds those lines until
+    // came, the idle kick in the same queue (concatMapNow: concatMap with the join first). The
+    // input is subscribed at once, before the join answers, so that a transport that does not
+    // pause (a WebSocket) loses nothing said during the join; the queue holds those lines until
     // the join is done. The kick counts what passes the rate limit (a flood that goes on has
     // its own kick), and waits behind the commands before it: a user waiting for an answer is
     // not idle. The session is over when this branch ends: the user left (input ended),
     // flooded, or was kicked.
-    const own$ = concat(
-      of(JOIN),
-      lines$.pipe(
-        parseCommands(),
-        rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop }),
-        idleKick(options.idleMs, IDLE, scheduler),
-      ),
-    ).pipe(concatMap(handle));
+    const own$ = lines$.pipe(
+      parseCommands(),
+      rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop }),
+      idleKick(options.idleMs, IDLE, scheduler),
+      concatMapNow(handle, { value: JOIN }),
+    );
 
     // One flat merge that ends with the user's branch: a broadcast passes as few operators as
     // possible on its way to each recipient (it is the hot path: once per line per user online).

@@ -521,13 +521,14 @@ if (!fs.existsSync(CHROMIUM)) {
     await a.page.close(); // A is away
 
     const tess = await tcpUser(t, chat.tcpPort);
-    await tess.send('rename|tess');
-    await tess.expectLine(zh.renamed('tess'));
-    // Wait for A's leave: until then olga is online and the message would go straight to her.
+    // Wait for A's leave: until then olga is online and the message would go straight to her
+    // (and her leave line could come between tess's command and its answer).
     for (let i = 0; i < 50; i++) {
       if (!(await online(tess, lang)).includes(`olga:${zh.listed}`)) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    await tess.send('rename|tess');
+    await awaitLine(tess, zh.renamed('tess'));
     const sentFrom = Date.now();
     await tess.send('to|olga|你不在时说的话 : 1');
     await tess.expectLine(zh.offlineKept('olga'));
