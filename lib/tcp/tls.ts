@@ -236,8 +236,7 @@ export function listenTls(accept: (peer: Peer, ticket?: Ticket) => void, options
       return;
     }
     socket.setNoDelay(true);
-    const peer = socketPeer(socket, { maxLineBytes: options.maxLineBytes, outbox: options.outbox, metrics: options.metrics });
-    accept({ ...peer, secure: true }, entry?.ticket);
+    accept(socketPeer(socket, { maxLineBytes: options.maxLineBytes, outbox: options.outbox, metrics: options.metrics, secure: true }), entry?.ticket);
   });
   server.on('connection', (raw: net.Socket) => {
     const ticket = options.admit?.(raw);
