@@ -5,33 +5,16 @@
  *
  *     node -r ts-node/register/transpile-only bench/inprocess-private.ts [--pairs N]
  */
-import { Subject } from 'rxjs';
-import { ChatServer } from '../lib/server';
-import type { Peer } from '../lib/peer';
 import { Chunk } from '../lib/outbox';
+import { ChatServer } from '../lib/server';
+import { fakePeers } from './fake-peers';
 
 const args = process.argv.slice(2);
 const pairs = Number(args[args.indexOf('--pairs') + 1]) || 500;
 const server = new ChatServer({ lang: 'en', idleTimeoutMs: 3_600_000, rateLimit: 0 });
 let delivered = 0;
-const inputs: Subject<string>[] = [];
-for (let i = 0; i < 2 * pairs; i++) {
-  const lines$ = new Subject<string>();
-  inputs.push(lines$);
-  const ip = `10.0.${i >> 8}.${i & 255}`;
-  const peer: Peer = {
-    addr: `${ip}:${1000 + i}`,
-    ip,
-    lines$,
-    write: (data) => void (delivered += data instanceof Chunk ? 0 : 1),
-    queued: () => 0,
-    end: () => {},
-    destroy: () => {},
-    onClose: () => {},
-  };
-  server.accept(peer);
-  lines$.next(`rename|u${i}`);
-}
+const inputs = fakePeers(server, 2 * pairs, (data) => void (delivered += data instanceof Chunk ? 0 : 1));
+inputs.forEach((input$, i) => input$.next(`rename|u${i}`));
 
 async function run(): Promise<number> {
   const rounds = 20;

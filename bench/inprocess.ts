@@ -5,10 +5,9 @@
  *
  *     node -r ts-node/register/transpile-only bench/inprocess.ts [--no-history] [--clients N]
  */
-import { Subject } from 'rxjs';
-import { ChatServer } from '../lib/server';
-import type { Peer } from '../lib/peer';
 import { Chunk } from '../lib/outbox';
+import { ChatServer } from '../lib/server';
+import { fakePeers } from './fake-peers';
 
 const args = process.argv.slice(2);
 const clients = Number(args[args.indexOf('--clients') + 1]) || 1000;
@@ -16,24 +15,8 @@ const lines = 3000;
 const server = new ChatServer({ lang: 'en', idleTimeoutMs: 3_600_000, rateLimit: 0, ...(args.includes('--no-history') ? { history: false } : {}) });
 const outbox = server.outbox;
 let delivered = 0;
-const inputs: Subject<string>[] = [];
-for (let i = 0; i < clients; i++) {
-  const lines$ = new Subject<string>();
-  inputs.push(lines$);
-  const ip = `10.0.${i >> 8}.${i & 255}`;
-  const peer: Peer = {
-    addr: `${ip}:${1000 + i}`,
-    ip,
-    lines$,
-    // Counted when the outbox flushes (a chunk's lines are known then).
-    write: (data) => outbox.later(() => (delivered += data instanceof Chunk ? data.lines.length : 1)),
-    queued: () => 0,
-    end: () => {},
-    destroy: () => {},
-    onClose: () => {},
-  };
-  server.accept(peer);
-}
+// Counted when the outbox flushes (a chunk's lines are known then).
+const inputs = fakePeers(server, clients, (data) => outbox.later(() => (delivered += data instanceof Chunk ? data.lines.length : 1)));
 
 /** One line from each sender a turn, as closed-loop senders do; the outbox flushes between turns. */
 async function run(): Promise<number> {
