@@ -3,8 +3,8 @@
  * is whole (so a character split across chunks survives), accepts CRLF, and never keeps
  * more than `maxLineBytes` of one line in memory.
  */
-import type { OperatorFunction } from 'rxjs';
-import { operate } from './operate';
+import type { OperatorFunction, Subscriber } from 'rxjs';
+import { type Operation, operate } from './operate';
 
 /** Emitted in place of a line that passed the limit; the line itself was discarded. */
 export const TOO_LONG = Symbol('line too long');
@@ -26,63 +26,69 @@ const CR = 0x0d;
  */
 export function splitLines(maxLineBytes: number): OperatorFunction<Uint8Array, Framed> {
   if (!(maxLineBytes > 0)) throw new RangeError(`maxLineBytes must be positive, got ${maxLineBytes}`);
-  return operate<Uint8Array, Framed>((subscriber) => {
-    let parts: Buffer[] = [];
-    let pending = 0; // bytes held in `parts`
-    let discarding = false; // inside an over-long line: drop until the next LF
+  return operate<Uint8Array, Framed>((subscriber) => new LineSplitter(subscriber, maxLineBytes));
+}
 
-    const emitLine = (tail: Buffer) => {
-      const total = pending + tail.length;
-      const last = tail.length > 0 ? tail[tail.length - 1] : parts.length > 0 ? parts[parts.length - 1][parts[parts.length - 1].length - 1] : -1;
-      // The limit counts the line's content: the CR of a CRLF ending does not count.
-      const length = last === CR ? total - 1 : total;
-      if (length > maxLineBytes) {
-        parts = [];
-        pending = 0;
-        subscriber.next(TOO_LONG);
+/** One connection's framing: a class, so that every connection shares its methods (no closures of its own). */
+class LineSplitter implements Operation<Uint8Array> {
+  private parts: Buffer[] = [];
+  private pending = 0; // bytes held in `parts`
+  private discarding = false; // inside an over-long line: drop until the next LF
+
+  constructor(
+    private readonly out: Subscriber<Framed>,
+    private readonly maxLineBytes: number,
+  ) {}
+
+  private emitLine(tail: Buffer): void {
+    const { parts } = this;
+    const total = this.pending + tail.length;
+    const last = tail.length > 0 ? tail[tail.length - 1] : parts.length > 0 ? parts[parts.length - 1][parts[parts.length - 1].length - 1] : -1;
+    // The limit counts the line's content: the CR of a CRLF ending does not count.
+    const length = last === CR ? total - 1 : total;
+    this.parts = [];
+    this.pending = 0;
+    if (length > this.maxLineBytes) {
+      this.out.next(TOO_LONG);
+      return;
+    }
+    const line = parts.length === 0 ? tail : Buffer.concat([...parts, tail], total);
+    this.out.next(line.toString('utf8', 0, length));
+  }
+
+  next(chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    while (start <= buf.length && !this.out.closed) {
+      const lf = buf.indexOf(LF, start);
+      const end = lf === -1 ? buf.length : lf;
+      if (this.discarding) {
+        if (lf === -1) return;
+        this.discarding = false;
+      } else if (lf !== -1) {
+        this.emitLine(buf.subarray(start, end));
+      } else {
+        const rest = end - start;
+        if (rest === 0) return;
+        // One byte of slack for the CR of a CRLF that may arrive in the next chunk.
+        if (this.pending + rest > this.maxLineBytes + 1) {
+          this.parts = [];
+          this.pending = 0;
+          this.discarding = true;
+          this.out.next(TOO_LONG);
+          return;
+        }
+        // Copy: the caller may reuse its chunk buffer.
+        this.parts.push(Buffer.from(buf.subarray(start, end)));
+        this.pending += rest;
         return;
       }
-      const line = parts.length === 0 ? tail : Buffer.concat([...parts, tail], total);
-      parts = [];
-      pending = 0;
-      subscriber.next(line.toString('utf8', 0, length));
-    };
+      start = lf + 1;
+    }
+  }
 
-    return {
-      next(chunk) {
-        const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        let start = 0;
-        while (start <= buf.length && !subscriber.closed) {
-          const lf = buf.indexOf(LF, start);
-          const end = lf === -1 ? buf.length : lf;
-          if (discarding) {
-            if (lf === -1) return;
-            discarding = false;
-          } else if (lf !== -1) {
-            emitLine(buf.subarray(start, end));
-          } else {
-            const rest = end - start;
-            if (rest === 0) return;
-            // One byte of slack for the CR of a CRLF that may arrive in the next chunk.
-            if (pending + rest > maxLineBytes + 1) {
-              parts = [];
-              pending = 0;
-              discarding = true;
-              subscriber.next(TOO_LONG);
-              return;
-            }
-            // Copy: the caller may reuse its chunk buffer.
-            parts.push(Buffer.from(buf.subarray(start, end)));
-            pending += rest;
-            return;
-          }
-          start = lf + 1;
-        }
-      },
-      complete() {
-        if (!discarding && pending > 0) emitLine(Buffer.alloc(0));
-        subscriber.complete();
-      },
-    };
-  });
+  complete(): void {
+    if (!this.discarding && this.pending > 0) this.emitLine(Buffer.alloc(0));
+    this.out.complete();
+  }
 }

@@ -18,8 +18,8 @@
  *
  * The hot path stays light: one clock read per line read, nothing per recipient.
  */
-import type { MonoTypeOperatorFunction } from 'rxjs';
-import { operate } from './operate';
+import type { MonoTypeOperatorFunction, Subscriber } from 'rxjs';
+import { type Operation, operate } from './operate';
 
 /** What the budget can do to a connection's input: a transport's reading, stopped and started. */
 export interface Pausable {
@@ -199,55 +199,69 @@ export class ReadBudget {
  * ```
  */
 export function gate<T>(budget: ReadBudget, transport: Pausable): MonoTypeOperatorFunction<T> {
-  return operate<T, T>((subscriber) => {
-    // Held lines from `head` on: taken one at a time without shifting the array (a backlog
-    // can be a whole read's worth of lines).
-    let held: T[] = [];
-    let head = 0;
-    const holding = () => head < held.length;
-    let end: { readonly error: unknown } | 'complete' | undefined;
-    let pausedNow = false;
-    const waiting: Waiting = {
-      release() {
-        if (holding()) subscriber.next(held[head++]);
-        if (holding()) return false;
-        held = [];
-        head = 0;
-        if (end === 'complete') subscriber.complete();
-        else if (end) subscriber.error(end.error);
-        else if (pausedNow) {
-          pausedNow = false;
-          transport.resume();
-        }
-        return true;
-      },
-    };
-    const wait = () => {
-      if (!pausedNow) {
-        pausedNow = true;
-        transport.pause();
-      }
-      budget.hold(waiting);
-    };
-    return {
-      next(value) {
-        if (!holding() && !budget.spent()) return subscriber.next(value);
-        held.push(value);
-        wait();
-      },
-      complete() {
-        if (!holding()) return subscriber.complete();
-        end = 'complete';
-      },
-      error(err) {
-        if (!holding()) return subscriber.error(err);
-        end = { error: err };
-      },
-      finalize() {
-        budget.forget(waiting);
-        held = [];
-        head = 0;
-      },
-    };
-  });
+  return operate<T, T>((subscriber) => new Gate(subscriber, budget, transport));
+}
+
+/** One connection's gate: a class, so that every connection shares its methods (no closures of its own). */
+class Gate<T> implements Operation<T>, Waiting {
+  // Held lines from `head` on: taken one at a time without shifting the array (a backlog
+  // can be a whole read's worth of lines).
+  private held: T[] = [];
+  private head = 0;
+  private end: { readonly error: unknown } | 'complete' | undefined;
+  private pausedNow = false;
+
+  constructor(
+    private readonly out: Subscriber<T>,
+    private readonly budget: ReadBudget,
+    private readonly transport: Pausable,
+  ) {}
+
+  private holding(): boolean {
+    return this.head < this.held.length;
+  }
+
+  release(): boolean {
+    if (this.holding()) this.out.next(this.held[this.head++]);
+    if (this.holding()) return false;
+    this.held = [];
+    this.head = 0;
+    if (this.end === 'complete') this.out.complete();
+    else if (this.end) this.out.error(this.end.error);
+    else if (this.pausedNow) {
+      this.pausedNow = false;
+      this.transport.resume();
+    }
+    return true;
+  }
+
+  private wait(): void {
+    if (!this.pausedNow) {
+      this.pausedNow = true;
+      this.transport.pause();
+    }
+    this.budget.hold(this);
+  }
+
+  next(value: T): void {
+    if (!this.holding() && !this.budget.spent()) return this.out.next(value);
+    this.held.push(value);
+    this.wait();
+  }
+
+  complete(): void {
+    if (!this.holding()) return this.out.complete();
+    this.end = 'complete';
+  }
+
+  error(err: unknown): void {
+    if (!this.holding()) return this.out.error(err);
+    this.end = { error: err };
+  }
+
+  finalize(): void {
+    this.budget.forget(this);
+    this.held = [];
+    this.head = 0;
+  }
 }
