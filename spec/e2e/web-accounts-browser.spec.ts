@@ -21,8 +21,8 @@ import { TrustedProxies } from '../../lib/trust';
 import { WebHandle, startWeb } from '../../lib/web';
 import { certFiles } from '../helpers/certs';
 import { TcpClient, connect } from '../helpers/tcp';
+import { CHROMIUM, launchChromium } from '../helpers/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '../../screenshots');
 const WAIT_MS = 5000;
 // scrypt made cheap for the tests (spec/auth/passwords.spec.ts checks the real cost).
@@ -226,20 +226,7 @@ if (!fs.existsSync(CHROMIUM)) {
   test.skip('web accounts in a browser: SKIPPED, needs the Debian package `chromium` (/usr/bin/chromium is absent)', () => {});
 } else {
   test.before(async (t) => {
-    const { chromium } = await import('playwright-core');
-    t.context.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-sync',
-      ],
-    });
+    t.context.browser = await launchChromium();
   });
   test.after.always(async (t) => {
     await t.context.browser?.close();

@@ -11,8 +11,8 @@ import { TcpClient, connect } from '../helpers/tcp';
 import { ChatServer, ServerOptions } from '../../lib/server';
 import { openSqliteLog } from '../../lib/store/sqlite';
 import { WebHandle, startWeb } from '../../lib/web';
+import { CHROMIUM, launchChromium } from '../helpers/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.resolve(__dirname, '../../screenshots');
 const WAIT_MS = 5000;
 
@@ -131,20 +131,7 @@ if (!fs.existsSync(CHROMIUM)) {
   test.skip('web chat in a browser: SKIPPED, needs the Debian package `chromium` (/usr/bin/chromium is absent)', () => {});
 } else {
   test.before(async (t) => {
-    const { chromium } = await import('playwright-core');
-    t.context.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-sync',
-      ],
-    });
+    t.context.browser = await launchChromium();
   });
   test.after.always(async (t) => {
     await t.context.browser?.close();

@@ -12,8 +12,8 @@ import { TlsCertificate } from '../../lib/tcp/tls';
 import { startWeb } from '../../lib/web';
 import { certFiles } from '../helpers/certs';
 import { connectTls } from '../tcp/connect-tls';
+import { CHROMIUM, launchChromium } from '../helpers/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 5000;
 
 const test = anyTest as TestFn<{ browser: Browser }>;
@@ -51,22 +51,8 @@ if (!fs.existsSync(CHROMIUM)) {
   test.skip('web chat over HTTPS/WSS in a browser: SKIPPED, needs the Debian package `chromium` (/usr/bin/chromium is absent)', () => {});
 } else {
   test.before(async (t) => {
-    const { chromium } = await import('playwright-core');
-    t.context.browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-quic',
-        '--disable-sync',
-        // The certificate is minted for the test: no CA the browser knows vouches for it.
-        '--ignore-certificate-errors',
-      ],
-    });
+    // The certificate is minted for the test: no CA the browser knows vouches for it.
+    t.context.browser = await launchChromium(['--ignore-certificate-errors']);
   });
   test.after.always(async (t) => {
     await t.context.browser?.close();
