@@ -12,6 +12,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
+import { Session } from 'node:inspector';
 import { ChatServer } from '../lib/server';
 import { openSqliteLog } from '../lib/store/sqlite';
 
@@ -60,29 +61,79 @@ interface Group {
   bytes: number;
 }
 
-/** The heap's objects grouped by type and constructor name: count and self size. */
-function census(): Map<string, Group> {
+/** Every script's URL by its id (the heap snapshot names a closure's script by id only). */
+function scriptUrls(): Map<number, string> {
+  const session = new Session();
+  session.connect();
+  const urls = new Map<number, string>();
+  session.on('Debugger.scriptParsed', (message) => urls.set(Number(message.params.scriptId), message.params.url));
+  session.post('Debugger.enable');
+  session.post('Debugger.disable');
+  session.disconnect();
+  return urls;
+}
+
+interface Census {
+  /** The heap's objects grouped by type and constructor name. */
+  readonly byType: Map<string, Group>;
+  /** The closures grouped by where their function is written (file:line:column). */
+  readonly closures: Map<string, Group>;
+}
+
+/** The heap's objects, counted and sized (self size) by type and by the source of their closures. */
+function census(): Census {
   const file = v8.writeHeapSnapshot(path.join(os.tmpdir(), `rx-im-memory-${process.pid}-${Date.now()}.heapsnapshot`));
   const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]]; location_fields: string[] } };
     nodes: number[];
+    locations: number[];
     strings: string[];
   };
-  const fields = snapshot.snapshot.meta.node_fields;
-  const types = snapshot.snapshot.meta.node_types[0];
-  const [typeAt, nameAt, sizeAt, width] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size'), fields.length];
   rmSync(file);
-  const groups = new Map<string, Group>();
+  const { meta } = snapshot.snapshot;
+  const fields = meta.node_fields;
+  const types = meta.node_types[0];
+  const [typeAt, nameAt, sizeAt, width] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size'), fields.length];
+  const add = (groups: Map<string, Group>, key: string, bytes: number) => {
+    const group = groups.get(key) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += bytes;
+    groups.set(key, group);
+  };
+  const byType = new Map<string, Group>();
   for (let n = 0; n < snapshot.nodes.length; n += width) {
     const type = types[snapshot.nodes[n + typeAt]];
     const name = type === 'object' || type === 'closure' || type === 'native' ? snapshot.strings[snapshot.nodes[n + nameAt]] : '';
-    const key = `${type}${name ? ' ' + name : ''}`;
-    const group = groups.get(key) ?? { count: 0, bytes: 0 };
-    group.count++;
-    group.bytes += snapshot.nodes[n + sizeAt];
-    groups.set(key, group);
+    add(byType, `${type}${name ? ' ' + name : ''}`, snapshot.nodes[n + sizeAt]);
   }
-  return groups;
+  const urls = scriptUrls();
+  const root = `file://${path.resolve(__dirname, '..')}/`;
+  const closures = new Map<string, Group>();
+  const lf = meta.location_fields;
+  const [objectAt, scriptAt, lineAt, columnAt, step] = [
+    lf.indexOf('object_index'),
+    lf.indexOf('script_id'),
+    lf.indexOf('line'),
+    lf.indexOf('column'),
+    lf.length,
+  ];
+  for (let l = 0; l < snapshot.locations.length; l += step) {
+    const n = snapshot.locations[l + objectAt];
+    if (types[snapshot.nodes[n + typeAt]] !== 'closure') continue;
+    const url = (urls.get(snapshot.locations[l + scriptAt]) ?? '?').replace(root, '').replace(/^.*node_modules\//, '');
+    add(closures, `${url}:${snapshot.locations[l + lineAt] + 1}:${snapshot.locations[l + columnAt] + 1}`, snapshot.nodes[n + sizeAt]);
+  }
+  return { byType, closures };
+}
+
+/** What grew between two counts, per connection, largest first. */
+function grown(before: Map<string, Group>, after: Map<string, Group>, clients: number) {
+  return [...after]
+    .map(([key, g]) => {
+      const b = before.get(key) ?? { count: 0, bytes: 0 };
+      return { key, count: (g.count - b.count) / clients, bytes: (g.bytes - b.bytes) / clients };
+    })
+    .sort((a, b) => b.bytes - a.bytes);
 }
 
 function settle(): void {
@@ -122,15 +173,15 @@ async function main(): Promise<void> {
   out.push(
     `per connection: heap ${per(before.heap, after.heap)} KiB, off-heap ${per(before.external, after.external)} KiB, RSS ${per(before.rss, after.rss)} KiB`,
   );
-  const diff = [...groupsAfter].map(([key, g]) => {
-    const b = groupsBefore.get(key) ?? { count: 0, bytes: 0 };
-    return { key, count: (g.count - b.count) / clients, bytes: (g.bytes - b.bytes) / clients };
-  });
-  diff.sort((a, b) => b.bytes - a.bytes);
+  const diff = grown(groupsBefore.byType, groupsAfter.byType, clients);
   out.push('', '| objects (type constructor) | per connection | bytes per connection |', '|---|---|---|');
   for (const d of diff.slice(0, top)) out.push(`| ${d.key.replace(/\|/g, '\\|')} | ${d.count.toFixed(2)} | ${d.bytes.toFixed(0)} |`);
   const total = diff.reduce((s, d) => s + d.bytes, 0);
   out.push(`| all | | ${total.toFixed(0)} |`);
+  // Where the closures come from: each is a function made per connection (contexts come with them).
+  const sites = grown(groupsBefore.closures, groupsAfter.closures, clients).filter((d) => d.count >= 0.5);
+  out.push('', '| closures made per connection, by source | per connection | bytes per connection |', '|---|---|---|');
+  for (const d of sites.slice(0, top)) out.push(`| ${d.key} | ${d.count.toFixed(2)} | ${d.bytes.toFixed(0)} |`);
   process.stdout.write(out.join('\n') + '\n');
   child.send('stop');
   await server.close(100);
