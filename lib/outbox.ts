@@ -119,6 +119,11 @@ export class Chunk {
     return this.isTagged ? mine.map((line) => line.tagged) : mine;
   }
 
+  /** How many lines it holds so far (without making its tagged lines). */
+  get count(): number {
+    return this.root.lines.length - this.from;
+  }
+
   /** All its lines' bytes in one Buffer, made once; closes it (called at the flush). */
   get encoded(): Buffer {
     return (this.bytes ??= Buffer.concat(this.lines.map((line) => line.encoded)));

@@ -3,7 +3,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { Subject, map, timer } from 'rxjs';
 import type { MessageLog } from '../lib/store/log';
-import { Chunk, bytesOf, type Outgoing } from '../lib/outbox';
+import { Chunk, Line, bytesOf, type Outgoing } from '../lib/outbox';
 import { ChatServer, type Peer } from '../lib/server';
 import { MemoryLog } from '../lib/store/memory';
 
@@ -153,8 +153,17 @@ test('a chunk takes no line once it was handed out and something else was writte
   const chunk = new Chunk([], 7);
   t.true(chunk.canAppend(7));
   t.false(chunk.canAppend(8));
-  t.is(chunk.lines.length, 0);
-  t.false(chunk.canAppend(7), 'reading its lines closes it');
+  chunk.append(new Line('a'));
+  const view = chunk.view();
+  chunk.append(new Line('b'));
+  t.is(chunk.count, 2);
+  t.is(view.count, 1);
+  t.is(view.encoded.toString(), 'b\n', 'a view has the lines appended after it was made');
+  t.false(chunk.canAppend(7), 'making the bytes (of any view) closes it');
+  t.is(chunk.encoded.toString(), 'a\nb\n');
   t.false(chunk.open);
-  t.is(chunk.tagged.lines.length, 0);
+  const other = new Chunk([], 0);
+  t.is(other.lines.length, 0);
+  t.false(other.canAppend(0), 'reading its lines closes it');
+  t.is(other.tagged.lines.length, 0);
 });

@@ -70,7 +70,7 @@ class TcpPeer implements Peer {
       const bytes = items.length === 1 ? bytesOf(items[0]) : Buffer.concat(items.map(bytesOf));
       // A newcomer's view of a chunk that took no line after it came is empty.
       if (bytes.length > 0) socket.write(bytes);
-      if (metrics) for (const item of items) metrics.delivered += item instanceof Chunk ? item.lines.length : 1;
+      if (metrics) for (const item of items) metrics.delivered += item instanceof Chunk ? item.count : 1;
     } catch {
       // A socket that cannot take a write is broken: it goes, the others' flushes go on.
       socket.destroy();

@@ -80,8 +80,9 @@ export function webSocketPeer(ws: WebSocket, request: IncomingMessage, options: 
     const send = (data: Buffer) => ws.send(data.subarray(0, data.length - 1), { binary: false });
     for (const item of items) {
       if (item instanceof Chunk) {
-        for (const line of item.lines) send(line.encoded);
-        if (metrics) metrics.delivered += item.lines.length;
+        const { lines } = item;
+        for (const line of lines) send(line.encoded);
+        if (metrics) metrics.delivered += lines.length;
       } else {
         send(item);
         if (metrics) metrics.delivered++;
