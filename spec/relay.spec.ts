@@ -1,7 +1,7 @@
 // The light operators of lib/relay.ts, against the RxJS operators they stand in for.
 import test from 'ava';
 import fc from 'fast-check';
-import { NEVER, Observable, ObservableInput, Subject, concatMap, of, timer, type SchedulerLike } from 'rxjs';
+import { NEVER, Observable, OperatorFunction, Subject, VirtualTimeScheduler, concatMap, of, timer } from 'rxjs';
 import { concatMapNow, feed, mergeWhile } from '../lib/relay';
 import { marbles } from './helpers/marbles';
 
@@ -50,31 +50,40 @@ test('concatMapNow: unsubscribing tears down the running inner and the source', 
   });
 });
 
-test('property: concatMapNow emits what concatMap emits, in the same order, for any mix of at-once and later answers', (t) => {
+test('property: concatMapNow emits what concatMap emits, in the same order and at the same times, for any mix of at-once and later answers', (t) => {
+  type Value = readonly [count: number, delay: number, at: number];
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -1, max: 3 })), { maxLength: 30 }), (values) => {
-      const run = (op: (project: (v: [number, number]) => ObservableInput<string>) => (s: Observable<[number, number]>) => Observable<string>) => {
-        const seen: string[] = [];
-        const input = new Subject<[number, number]>();
-        const scheduler: SchedulerLike | undefined = undefined;
-        // -1: answered now (an array); otherwise a stream that answers after that many ms.
-        const project = ([n, delay]: [number, number]): ObservableInput<string> => {
-          const items = Array.from({ length: n }, (_, i) => `${n}.${delay}.${i}`);
-          return delay < 0 ? items : timer(delay, scheduler).pipe(concatMap(() => of(...items)));
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: -1, max: 3 }), fc.integer({ min: 0, max: 10 })), { maxLength: 30 }),
+      (values) => {
+        const run = (op: (project: (v: Value) => readonly string[] | Observable<string>) => OperatorFunction<Value, string>) => {
+          const scheduler = new VirtualTimeScheduler();
+          const seen: string[] = [];
+          let completedAt = -1;
+          const input = new Subject<Value>();
+          // delay -1: answered now (an array); otherwise a stream that answers that many virtual ms later.
+          const project = ([n, delay]: Value): readonly string[] | Observable<string> => {
+            const items = Array.from({ length: n }, (_, i) => `${n}.${delay}.${i}`);
+            return delay < 0 ? items : timer(delay, scheduler).pipe(concatMap(() => of(...items)));
+          };
+          const subscription = input.pipe(op(project)).subscribe({
+            next: (x) => seen.push(`${x}@${scheduler.now()}`),
+            complete: () => (completedAt = scheduler.now()),
+          });
+          for (const v of values) scheduler.schedule(() => input.next(v), v[2]);
+          scheduler.schedule(() => input.complete(), 11);
+          scheduler.flush();
+          subscription.unsubscribe();
+          return { seen, completedAt };
         };
-        const subscription = input.pipe(op(project)).subscribe((x) => seen.push(x));
-        return { seen, input, subscription };
-      };
-      const a = run((p) => concatMapNow((v: [number, number]) => p(v) as readonly string[] | Observable<string>));
-      const b = run((p) => concatMap(p));
-      for (const v of values) {
-        a.input.next(v);
-        b.input.next(v);
-      }
-      a.subscription.unsubscribe();
-      b.subscription.unsubscribe();
-      t.deepEqual(a.seen, b.seen);
-    }),
+        const ours = run((project) => concatMapNow(project));
+        t.deepEqual(
+          ours,
+          run((project) => concatMap(project)),
+        );
+        t.true(ours.completedAt >= 11, 'completes once the source has and every answer is out');
+      },
+    ),
     { numRuns: 200 },
   );
 });
