@@ -82,7 +82,7 @@ export class Journal {
       this.chunk.append(line);
       return;
     }
-    this.chunk = new Chunk([line], this.outbox.written);
+    this.chunk = Chunk.of([line], this.outbox.written);
     this.chunks$.next(this.chunk);
   }
 

@@ -76,16 +76,17 @@ export class Line {
 export class Chunk {
   private bytes: Buffer | undefined;
   private withTags: Chunk | undefined;
+  /** Its lines once it is closed (they can no longer grow): made once, not per recipient. */
+  private mine: readonly Line[] | undefined;
 
-  /**
-   * `lines`: the turn's lines so far (shared, growing); `written`: `Outbox.written` when the
-   * chunk went out. Views and tagged twins share both (see `view`, `tagged`): the other
-   * parameters are theirs.
-   */
-  constructor(
-    lines: Line[],
-    written: number,
-    private readonly root: ChunkRoot = new ChunkRoot(lines, written),
+  /** A new chunk of `lines` (the turn's so far); `written`: `Outbox.written` as it goes out. */
+  static of(lines: Line[], written: number): Chunk {
+    return new Chunk(new ChunkRoot(lines, written));
+  }
+
+  private constructor(
+    /** What its views and tagged twin share: the lines, growing until closed. */
+    private readonly root: ChunkRoot,
     /** Its first line in the shared lines: a view for a newcomer starts at the end. */
     private readonly from = 0,
     private readonly isTagged = false,
@@ -108,15 +109,12 @@ export class Chunk {
     this.root.closed = true;
   }
 
-  get open(): boolean {
-    return !this.root.closed;
-  }
-
   /** Its lines (as a `cap|tags` client gets them, for the tagged twin); closes it. */
   get lines(): readonly Line[] {
     this.close();
+    if (this.mine) return this.mine;
     const mine = this.from === 0 ? this.root.lines : this.root.lines.slice(this.from);
-    return this.isTagged ? mine.map((line) => line.tagged) : mine;
+    return (this.mine = this.isTagged ? mine.map((line) => line.tagged) : mine);
   }
 
   /** How many lines it holds so far (without making its tagged lines). */
@@ -140,7 +138,7 @@ export class Chunk {
   /** The same lines with their tags, sharing this chunk's growth. */
   get tagged(): Chunk {
     if (this.isTagged) return this;
-    return (this.withTags ??= new Chunk(this.root.lines, this.root.written, this.root, this.from, true, this.before));
+    return (this.withTags ??= new Chunk(this.root, this.from, true, this.before));
   }
 
   /**
@@ -149,7 +147,7 @@ export class Chunk {
    * stays open for everyone.
    */
   view(): Chunk {
-    return new Chunk(this.root.lines, this.root.written, this.root, this.root.lines.length, false, this.root.size);
+    return new Chunk(this.root, this.root.lines.length, false, this.root.size);
   }
 }
 

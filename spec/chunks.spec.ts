@@ -150,7 +150,7 @@ for (const log of ['now', 'late'] as const) {
 }
 
 test('a chunk takes no line once it was handed out and something else was written, or once it is read', (t) => {
-  const chunk = new Chunk([], 7);
+  const chunk = Chunk.of([], 7);
   t.true(chunk.canAppend(7));
   t.false(chunk.canAppend(8));
   chunk.append(new Line('a'));
@@ -161,8 +161,7 @@ test('a chunk takes no line once it was handed out and something else was writte
   t.is(view.encoded.toString(), 'b\n', 'a view has the lines appended after it was made');
   t.false(chunk.canAppend(7), 'making the bytes (of any view) closes it');
   t.is(chunk.encoded.toString(), 'a\nb\n');
-  t.false(chunk.open);
-  const other = new Chunk([], 0);
+  const other = Chunk.of([], 0);
   t.is(other.lines.length, 0);
   t.false(other.canAppend(0), 'reading its lines closes it');
   t.is(other.tagged.lines.length, 0);
