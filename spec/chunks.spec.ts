@@ -1,7 +1,7 @@
 // The turn's broadcast in chunks (lib/outbox.ts): every recipient still gets every line once, in
 // the order the server produced them for it, whatever else it is sent in the same turn.
 import test, { type ExecutionContext } from 'ava';
-import { Subject, map, timer } from 'rxjs';
+import { Subject, asapScheduler, map, timer } from 'rxjs';
 import type { MessageLog } from '../lib/store/log';
 import { Chunk, Line, bytesOf, type Outgoing } from '../lib/outbox';
 import { ChatServer, type Peer } from '../lib/server';
@@ -36,7 +36,7 @@ function fakePeer(i: number): FakePeer {
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
-/** A log that answers `last` a turn later, as the cluster's stream does (lib/redis/stream-log.ts). */
+/** A log that answers `last` later (a microtask: deterministic), as the cluster's stream does (lib/redis/stream-log.ts). */
 function lateLog(): MessageLog {
   const log = new MemoryLog({ maxLines: 100 });
   return {
@@ -44,7 +44,7 @@ function lateLog(): MessageLog {
     commit: () => log.commit(),
     last: (n) => {
       const events = log.last(n);
-      return timer(0).pipe(map(() => events));
+      return timer(0, asapScheduler).pipe(map(() => events));
     },
     after: (id, limit) => log.after(id, limit),
     get degraded() {
