@@ -35,34 +35,61 @@ export interface RateLimitOptions {
  * ```
  */
 export function rateLimit<T>(options: RateLimitOptions): OperatorFunction<T, T | RateSignal> {
-  const { perSecond, burst } = options;
-  if (!(perSecond > 0)) return (source) => source;
+  if (!(options.perSecond > 0)) return (source) => source;
   const scheduler = options.scheduler ?? asyncScheduler;
-  const dropsBeforeKick = options.dropsBeforeKick ?? burst * 10;
-  const perMs = perSecond / 1000;
   return operate<T, T | RateSignal>((subscriber) => {
-    let tokens = burst;
-    let last = scheduler.now();
-    let drops = 0; // in the current burst of abuse
+    const bucket = new TokenBucket(options);
     return {
       next(value) {
-        const now = scheduler.now();
-        tokens = Math.min(burst, tokens + (now - last) * perMs);
-        last = now;
-        if (tokens >= burst) drops = 0; // calmed down: a new burst may be noticed again
-        if (tokens >= 1) {
-          tokens -= 1;
-          subscriber.next(value);
-          return;
-        }
-        drops += 1;
-        options.onDrop?.();
-        if (drops === 1) subscriber.next(RATE_LIMITED);
-        if (drops >= dropsBeforeKick) {
-          subscriber.next(FLOODING);
-          subscriber.complete();
-        }
+        const verdict = bucket.take(scheduler.now());
+        if (verdict === PASS) subscriber.next(value);
+        else if (verdict !== DROPPED) subscriber.next(verdict);
+        if (verdict === FLOODING) subscriber.complete();
       },
     };
   });
+}
+
+/** A line that has its token: it passes. */
+export const PASS = Symbol('pass');
+/** A line dropped without a notice (one was given earlier in the same burst). */
+export const DROPPED = Symbol('dropped');
+
+/**
+ * One connection's bucket: what `rateLimit` does with each line, as a verdict (the session
+ * keeps one of these instead of an operator in its pipeline). `RATE_LIMITED`: dropped, and the
+ * first drop of its burst; `FLOODING`: dropped, and the user is to be cut off.
+ * With `dropsBeforeKick` 1 the first drop is both: `FLOODING` wins (the notice would be the
+ * line before the kick's).
+ */
+export class TokenBucket {
+  private readonly burst: number;
+  private readonly perMs: number;
+  private readonly dropsBeforeKick: number;
+  private tokens: number;
+  private last: number | undefined;
+  private drops = 0; // in the current burst of abuse
+
+  constructor(private readonly options: RateLimitOptions) {
+    this.burst = options.burst;
+    this.perMs = options.perSecond / 1000;
+    this.dropsBeforeKick = options.dropsBeforeKick ?? options.burst * 10;
+    this.tokens = options.burst;
+  }
+
+  /** The verdict on a line arriving at `now` (the scheduler's time). */
+  take(now: number): typeof PASS | typeof DROPPED | RateSignal {
+    const { burst } = this;
+    this.tokens = Math.min(burst, this.tokens + (now - (this.last ?? now)) * this.perMs);
+    this.last = now;
+    if (this.tokens >= burst) this.drops = 0; // calmed down: a new burst may be noticed again
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return PASS;
+    }
+    this.drops += 1;
+    this.options.onDrop?.();
+    if (this.drops >= this.dropsBeforeKick) return FLOODING;
+    return this.drops === 1 ? RATE_LIMITED : DROPPED;
+  }
 }

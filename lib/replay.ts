@@ -100,10 +100,12 @@ export function replayThenLive<T>(
         () => splice.requestsEnded(),
       );
       requests$.subscribe(requests);
+      // The sources go first: a replay's end, when stopping it ends it, must find nobody left
+      // to react (the session's queue would take its next command during the teardown).
       return () => {
-        splice.stop();
         live.unsubscribe();
         requests.unsubscribe();
+        splice.stop();
       };
     });
 }
@@ -113,7 +115,7 @@ export function replayThenLive<T>(
  * connection (a class rather than a dozen closures per connection: about 1.5 KB less each).
  * An exception in our own code (idOf, compare, onReplayError) ends the stream as an error.
  */
-class Splice<T> {
+export class Splice<T> {
   private readonly queue: Observable<T | string>[] = [];
   private held: Held<T>[] = [];
   private start = 0; // held[..start] are gone

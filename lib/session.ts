@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import {
   Observable,
   ObservableInput,
+  SchedulerAction,
   SchedulerLike,
-  Subject,
+  Subscriber,
+  Subscription,
   asyncScheduler,
   concatMap,
   defer,
@@ -23,13 +25,12 @@ import {
 } from 'rxjs';
 import { SessionAccounts, SessionAccountsOptions } from './auth/session';
 import { Answer, Hub, mapAnswer } from './hub';
-import { IDLE, idleKick } from './idle';
+import { IDLE } from './idle';
 import { Framed } from './lines';
 import { Chunk, Line } from './outbox';
-import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent, userLine } from './protocol';
-import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from './rate-limit';
-import { concatMapNow, feed, mergeWhile } from './relay';
-import { replayThenLive } from './replay';
+import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommand, renderEvent, userLine } from './protocol';
+import { DROPPED, FLOODING, PASS, RATE_LIMITED, RateSignal, TokenBucket } from './rate-limit';
+import { Splice } from './replay';
 import { compareIds, MessageLog, Stamped } from './store/log';
 import { Texts } from './texts';
 
@@ -101,7 +102,7 @@ const idOf = (out: Output): string | undefined => (out instanceof Line ? out.sta
 export const REPLAY_CHUNK = 250;
 
 /** Emits a replay's lines in chunks, the first at once and each next one on a later turn. */
-function paced<T>(lines: readonly T[], scheduler: SchedulerLike): Observable<T> {
+export function paced<T>(lines: readonly T[], scheduler: SchedulerLike): Observable<T> {
   if (lines.length <= REPLAY_CHUNK) return from(lines);
   return range(0, Math.ceil(lines.length / REPLAY_CHUNK)).pipe(
     concatMap((i) => {
@@ -120,146 +121,454 @@ export const HISTORY = {
   nak: (cap: string) => `cap|nak|${cap}`,
 } as const;
 
+/** A line from the user's input on its way to the command queue: a command, or a signal about the user. */
+type Queued = Command | RateSignal | typeof JOIN | typeof IDLE;
+
 /**
  * ```
  * lines:   ------"who"-------"hi"----|
  * output:  -j----w1-w2-------s-------|     (j: own join, w: who lines, s: own broadcast)
  * ```
+ *
+ * What it computes is this composition of operators (kept, as the definition, in
+ * spec/helpers/composed-session.ts; spec/session-equivalence.spec.ts checks the two against
+ * each other, value for value and frame for frame, in virtual time):
+ *
+ * ```
+ * own$  = lines$.pipe(parseCommands(), rateLimit(…), idleKick(idleMs, IDLE), concatMapNow(handle, { value: JOIN }))
+ * live$ = mergeWhile(own$, [broadcast$, inbox(id)])           // ends with the user's own branch
+ * out$  = live$.pipe(replayThenLive(replays$, …))              // history|/since| spliced in
+ * ```
+ *
+ * Written as those operators, every connection held about twenty subscribers, fifty closures
+ * and their contexts (17.7 KiB of heap per connection, measured by bench/memory.ts). Here each
+ * session is one `Conversation` object: the operators' state in its fields, their steps in its
+ * methods (shared by every connection), three small subscribers (input, broadcast, inbox) and
+ * one timer; the splice of a replay is made the first time the user asks for one.
  */
 export function session(lines$: Observable<Framed>, options: SessionOptions): Observable<Output> {
-  return defer(() => {
-    const { hub, texts: t, addr, history } = options;
-    const id = options.id ?? randomUUID();
-    const scheduler = options.scheduler ?? asyncScheduler;
-    const rate = options.rateLimit ?? 0;
-    const render = options.render ?? ((event: Event) => new Line(renderEvent(event, t)));
-    // `cap|tags`: conversation lines carry their id and time from then on.
-    let tags = false;
-    const tag = (out: Output): Output => (tags && (out instanceof Line || out instanceof Chunk) ? out.tagged : out);
-    // Who the user is logged in as; what accounts change in `rename|` and `to|`.
-    const accounts = options.accounts && new SessionAccounts({ ...options.accounts, hub, texts: t, id, addr, tags: () => tags });
-
-    // Replays of the log (`history|`, `since|`) go into the live stream at the point they were
-    // asked for (see replayThenLive). A Subject because the requests come from the command
-    // branch and are consumed by the merge that branch is part of: a stream built from the
-    // branch would subscribe it (and so join) a second time. It lives in this closure only, like
-    // redux-observable's Subjects live in its middleware and never in an epic. It completes when
-    // the command branch ends. A command's turn in the queue lasts until its replay has been sent.
-    const replays$ = new Subject<Observable<Output>>();
-    // The last chunk of the server's broadcast this session was given.
-    let lastChunk: Chunk | undefined;
-    // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
-    // way the lines leave paced.
-    // eslint-disable-next-line rxjs-x/finnish -- a function that answers a value or a stream (lib/hub.ts)
-    function replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
-      return new Observable<Output>((done) => {
-        // A line that joins the chunk this session already passed on would bypass the replay's
-        // hold: from now on the broadcast's lines come in a new chunk (lib/outbox.ts).
-        lastChunk?.close();
-        const lines$ = defer(() => {
-          const read$ = read();
-          return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
-        });
-        replays$.next(lines$.pipe(finalize(() => done.complete())));
-      });
-    }
-    const asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, t), stamped);
-
-    // A command's replies: an array when they are known now, an Observable when the hub
-    // answers later. concatMap keeps them in the order the commands came, the join first:
-    // lines that arrive while a shared hub is still taking the join wait in its queue.
-    function handle(command: Command | RateSignal | typeof JOIN | typeof IDLE): ObservableInput<Output> {
-      if (command === JOIN) return replies(hub.join({ id, addr }), () => []);
-      if (command === IDLE) return [t.kicked, { close: 'idle' }];
-      if (command === RATE_LIMITED) return [t.rateLimited(rate)];
-      if (command === FLOODING) return [t.floodKick, { close: 'flood' }];
-      switch (command.kind) {
-        case 'say':
-          // An empty line is activity, not a message: the reference client sends one after
-          // every private message, and nobody wants `[addr]name:` broadcast for it.
-          if (command.text !== '') hub.say(id, command.text);
-          return [];
-        case 'who':
-          return replies(hub.list(), (online) => online.map((p) => userLine(p.addr, p.name, t.listed)));
-        case 'rename': {
-          const problem = nameProblem(command.name);
-          if (problem) return [t.nameInvalid(problem, MAX_NAME_CHARS)];
-          if (accounts) return accounts.rename(command.name);
-          return replies(hub.rename(id, command.name), (result) => [result === 'taken' ? t.nameTaken : t.renamed(command.name)]);
-        }
-        case 'to':
-          if (accounts) return accounts.whisper(command.name, command.text);
-          return replies(hub.whisper(id, command.name, command.text), (delivered) => (delivered ? [] : [t.noSuchUser(command.name)]));
-        case 'cap':
-          if (command.name !== 'tags') return [HISTORY.nak(command.name)];
-          tags = true;
-          return [HISTORY.ack('tags')];
-        case 'history': {
-          if (!history) return [HISTORY.end];
-          if (command.count === undefined) return [t.historyUsage(history.page)];
-          const count = Math.min(command.count, history.page);
-          return replay(() => mapAnswer(history.log.last(count), (events) => [...events.map(asLine), HISTORY.end]));
-        }
-        case 'since': {
-          if (!history) return [HISTORY.unknown, HISTORY.end];
-          const page = history.page;
-          return replay(() =>
-            mapAnswer(history.log.after(command.id, page), (found) => {
-              const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
-              return [...head, ...found.events.map(asLine), HISTORY.end];
-            }),
-          );
-        }
-        case 'register':
-        case 'login':
-        case 'passwd':
-        case 'logout':
-          return accounts ? accounts.handle(command) : [t.accountsOff];
-        case 'invalid':
-          if (command.reason === 'accountFormat') return [t.accountUsage(command.command)];
-          return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];
-      }
-    }
-
-    // The user's own branch: the join, then the commands' replies in the order the commands
-    // came, the idle kick in the same queue (concatMapNow: concatMap with the join first). The
-    // input is subscribed at once, before the join answers, so that a transport that does not
-    // pause (a WebSocket) loses nothing said during the join; the queue holds those lines until
-    // the join is done. The kick counts what passes the rate limit (a flood that goes on has
-    // its own kick), and waits behind the commands before it: a user waiting for an answer is
-    // not idle. The session is over when this branch ends: the user left (input ended),
-    // flooded, or was kicked.
-    const own$ = lines$.pipe(
-      parseCommands(),
-      rateLimit({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), scheduler, onDrop: options.onDrop }),
-      idleKick(options.idleMs, IDLE, scheduler),
-      concatMapNow(handle, { value: JOIN }),
-    );
-
-    // One flat merge that ends with the user's branch: a broadcast passes as few operators as
-    // possible on its way to each recipient (it is the hot path: once per line per user online).
-    // The broadcast and the inbox are subscribed before the join, so that the newcomer sees its
-    // own join line. Replies pass through replayThenLive as well: one merge instead of a merge of
-    // the live lines inside another (a layer less for every line to every recipient). A reply
-    // never comes during a replay (a command's turn lasts until its replay is sent).
-    const live$ = mergeWhile<Output>(
-      own$,
-      [
-        options.broadcast$
-          ? feed(options.broadcast$, (item): Output => {
-              if (item instanceof Chunk) lastChunk = item;
-              return item;
-            })
-          : feed(hub.events$, render),
-        feed(hub.inbox(id), (event) => accounts?.fromInbox(event) ?? render(event)),
-      ],
-      () => replays$.complete(),
-    );
-    return new Observable<Output>((out) => {
-      const split = (item: Output) => (item instanceof Chunk ? item.lines : undefined);
-      out.add(live$.pipe(replayThenLive<Output>(replays$, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: tag, split })).subscribe(out));
-      // After the session's subscriptions are gone: its user leaves the hub once, however it ended.
-      return () => hub.leave(id);
-    });
+  return new Observable<Output>((out) => {
+    const conversation = new Conversation(out, options);
+    conversation.start(lines$);
+    // After the session's subscriptions are gone: its user leaves the hub once, however it ended.
+    return conversation;
   });
+}
+
+/** One session's state and steps (see `session`). Its `unsubscribe` is the session's teardown. */
+class Conversation {
+  private readonly hub: Hub;
+  private readonly t: Texts;
+  private readonly id: string;
+  private readonly scheduler: SchedulerLike;
+  // `cap|tags`: conversation lines carry their id and time from then on.
+  private tags = false;
+  // Who the user is logged in as; what accounts change in `rename|` and `to|`.
+  private readonly accounts: SessionAccounts | undefined;
+  /** The rate limit's bucket (rateLimit's state); none when there is no limit. */
+  private readonly bucket: TokenBucket | undefined;
+  /** The last chunk of the server's broadcast this session was given. */
+  private lastChunk: Chunk | undefined;
+
+  // The command queue (concatMapNow's state): commands wait here while an answer is awaited.
+  private readonly queue: Queued[] = [];
+  /** The answer (or replay) the queue waits for, if any. */
+  private running: Answering | undefined;
+  private draining = false;
+  /** The user's input is over: it ended, it flooded, or the user was kicked. */
+  private inputDone = false;
+
+  // The idle kick (idleKick's state): a deadline moved by every line, one timer that sleeps
+  // again when it wakes before it.
+  private deadline = 0;
+  private idle: Subscription | undefined;
+
+  /** Replays spliced into the live lines (replayThenLive's state); made by the first replay. */
+  private splice: Splice<Output> | undefined;
+
+  private input: Subscription | undefined;
+  private broadcast: Subscription | undefined;
+  private inbox: Subscription | undefined;
+
+  constructor(
+    private readonly out: Subscriber<Output>,
+    private readonly options: SessionOptions,
+  ) {
+    const { hub, texts, addr } = options;
+    this.hub = hub;
+    this.t = texts;
+    this.id = options.id ?? randomUUID();
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    const rate = options.rateLimit ?? 0;
+    this.bucket =
+      rate > 0 ? new TokenBucket({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), onDrop: options.onDrop }) : undefined;
+    this.accounts =
+      options.accounts && new SessionAccounts({ ...options.accounts, hub, texts, id: this.id, addr, tags: () => this.tags });
+  }
+
+  /**
+   * The broadcast and the inbox are subscribed before the join, so that the newcomer sees its
+   * own join line. The join is the queue's first command; the input is subscribed at once,
+   * before the join answers, so that a transport that does not pause (a WebSocket) loses nothing
+   * said during the join: the queue holds those lines until the join is done.
+   */
+  start(lines$: Observable<Framed>): void {
+    const { hub, out } = this;
+    this.broadcast = this.options.broadcast$
+      ? this.options.broadcast$.subscribe(new FromBroadcast(this))
+      : hub.events$.subscribe(new FromHub(this));
+    if (out.closed) return;
+    this.inbox = hub.inbox(this.id).subscribe(new FromInbox(this));
+    if (out.closed) return;
+    this.enqueue(JOIN);
+    if (out.closed || this.inputDone) return;
+    this.deadline = this.scheduler.now() + this.options.idleMs;
+    this.idle = this.scheduler.schedule(checkIdle, this.options.idleMs, this);
+    this.input = lines$.subscribe(new FromInput(this));
+  }
+
+  /** The session's teardown: every subscription, then the user leaves the hub (once). */
+  unsubscribe(): void {
+    this.input?.unsubscribe();
+    this.broadcast?.unsubscribe();
+    this.inbox?.unsubscribe();
+    this.idle?.unsubscribe();
+    this.running?.unsubscribe();
+    this.splice?.stop();
+    this.queue.length = 0;
+    this.hub.leave(this.id);
+  }
+
+  fail(err: unknown): void {
+    this.out.error(err);
+  }
+
+  /** A line of the user's: parsed, past the rate limit, moving the idle deadline, into the queue. */
+  onLine(line: Framed): void {
+    if (this.inputDone) return;
+    const command = parseCommand(line);
+    const verdict = this.bucket ? this.bucket.take(this.scheduler.now()) : PASS;
+    if (verdict === DROPPED) return;
+    this.deadline = this.scheduler.now() + this.options.idleMs;
+    this.enqueue(verdict === PASS ? command : verdict);
+    if (verdict === FLOODING) this.endInput();
+  }
+
+  /** The input ended (the user closed its side): the queue finishes, then the session. */
+  endInput(): void {
+    if (this.inputDone) return;
+    this.inputDone = true;
+    this.input?.unsubscribe();
+    this.idle?.unsubscribe();
+    this.drain();
+  }
+
+  /** The idle timer woke: asleep again until the deadline, or the kick. */
+  wake(action: SchedulerAction<Conversation>): void {
+    if (this.inputDone) return;
+    const wait = this.deadline - this.scheduler.now();
+    if (wait > 0) {
+      action.schedule(this, wait);
+      return;
+    }
+    this.enqueue(IDLE);
+    this.endInput();
+  }
+
+  /** A line for the user: through the splice while it has a replay to weave in, tagged if asked. */
+  live(item: Output): void {
+    if (this.splice) this.splice.onLive(item);
+    else this.out.next(this.present(item));
+  }
+
+  readonly present = (out: Output): Output => (this.tags && (out instanceof Line || out instanceof Chunk) ? out.tagged : out);
+
+  fromBroadcast(item: Line | Chunk): void {
+    if (item instanceof Chunk) this.lastChunk = item;
+    this.live(item);
+  }
+
+  render(event: Event): Line {
+    return this.options.render ? this.options.render(event) : new Line(renderEvent(event, this.t));
+  }
+
+  fromInbox(event: Event): void {
+    this.live(this.accounts?.fromInbox(event) ?? this.render(event));
+  }
+
+  private enqueue(value: Queued): void {
+    this.queue.push(value);
+    this.drain();
+  }
+
+  /** concatMapNow's loop: each command's replies in the order the commands came, an awaited answer holding the rest. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    const { out, queue } = this;
+    try {
+      while (this.running === undefined && queue.length > 0 && !out.closed) {
+        // eslint-disable-next-line rxjs-x/finnish -- an array or a stream (see concatMapNow)
+        const result = this.handle(queue.shift() as Queued);
+        if (Array.isArray(result)) {
+          for (const item of result as readonly Output[]) this.live(item);
+        } else {
+          const answering = (this.running = new Answering(this));
+          from(result).subscribe(answering);
+        }
+      }
+      if (this.running === undefined && queue.length === 0 && this.inputDone) out.complete();
+    } catch (err) {
+      out.error(err);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** The awaited answer is complete: the queue goes on. */
+  answered(answering: Answering): void {
+    if (this.running !== answering) return;
+    this.running = undefined;
+    this.drain();
+  }
+
+  // Replays of the log (`history|`, `since|`) go into the live stream at the point they were
+  // asked for (see replayThenLive). A command's turn in the queue lasts until its replay has
+  // been sent. `read` answers now (the embedded logs) or later (an Observable: the Redis
+  // stream); either way the lines leave paced.
+  // eslint-disable-next-line rxjs-x/finnish -- a function that answers a value or a stream (lib/hub.ts)
+  private replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
+    return new Observable<Output>((done) => {
+      // A line that joins the chunk this session already passed on would bypass the replay's
+      // hold: from now on the broadcast's lines come in a new chunk (lib/outbox.ts).
+      this.lastChunk?.close();
+      const { scheduler } = this;
+      const lines$ = defer(() => {
+        const read$ = read();
+        return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
+      });
+      this.splice ??= new Splice<Output>(this.out, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: this.present, split });
+      this.splice.request(lines$.pipe(finalize(() => done.complete())));
+    });
+  }
+
+  private readonly asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, this.t), stamped);
+
+  // A command's replies: an array when they are known now, an Observable when the hub
+  // answers later. The queue keeps them in the order the commands came, the join first:
+  // lines that arrive while a shared hub is still taking the join wait in it.
+  private handle(command: Queued): ObservableInput<Output> {
+    const { hub, t, id, accounts, options } = this;
+    const history = options.history;
+    if (command === JOIN) return replies(hub.join({ id, addr: options.addr }), () => []);
+    if (command === IDLE) return [t.kicked, { close: 'idle' }];
+    if (command === RATE_LIMITED) return [t.rateLimited(options.rateLimit ?? 0)];
+    if (command === FLOODING) return [t.floodKick, { close: 'flood' }];
+    switch (command.kind) {
+      case 'say':
+        // An empty line is activity, not a message: the reference client sends one after
+        // every private message, and nobody wants `[addr]name:` broadcast for it.
+        if (command.text !== '') hub.say(id, command.text);
+        return [];
+      case 'who':
+        return replies(hub.list(), (online) => online.map((p) => userLine(p.addr, p.name, t.listed)));
+      case 'rename': {
+        const problem = nameProblem(command.name);
+        if (problem) return [t.nameInvalid(problem, MAX_NAME_CHARS)];
+        if (accounts) return accounts.rename(command.name);
+        return replies(hub.rename(id, command.name), (result) => [result === 'taken' ? t.nameTaken : t.renamed(command.name)]);
+      }
+      case 'to':
+        if (accounts) return accounts.whisper(command.name, command.text);
+        return replies(hub.whisper(id, command.name, command.text), (delivered) => (delivered ? [] : [t.noSuchUser(command.name)]));
+      case 'cap':
+        if (command.name !== 'tags') return [HISTORY.nak(command.name)];
+        this.tags = true;
+        return [HISTORY.ack('tags')];
+      case 'history': {
+        if (!history) return [HISTORY.end];
+        if (command.count === undefined) return [t.historyUsage(history.page)];
+        const count = Math.min(command.count, history.page);
+        return this.replay(() => mapAnswer(history.log.last(count), (events) => [...events.map(this.asLine), HISTORY.end]));
+      }
+      case 'since': {
+        if (!history) return [HISTORY.unknown, HISTORY.end];
+        const page = history.page;
+        return this.replay(() =>
+          mapAnswer(history.log.after(command.id, page), (found) => {
+            const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
+            return [...head, ...found.events.map(this.asLine), HISTORY.end];
+          }),
+        );
+      }
+      case 'register':
+      case 'login':
+      case 'passwd':
+      case 'logout':
+        return accounts ? accounts.handle(command) : [t.accountsOff];
+      case 'invalid':
+        if (command.reason === 'accountFormat') return [t.accountUsage(command.command)];
+        return [command.reason === 'tooLong' ? t.lineTooLong(options.maxLineBytes) : t.privateFormat];
+    }
+  }
+}
+
+/** The idle timer's work, shared by every session (no closure per connection). */
+function checkIdle(this: SchedulerAction<Conversation>, conversation?: Conversation): void {
+  if (!conversation) return;
+  try {
+    conversation.wake(this);
+  } catch (err) {
+    conversation.fail(err);
+  }
+}
+
+/** A chunk's lines, when a replay needs them one by one. */
+const split = (item: Output): readonly Output[] | undefined => (item instanceof Chunk ? item.lines : undefined);
+
+/** The user's lines into the session. */
+class FromInput extends Subscriber<Framed> {
+  constructor(private readonly c: Conversation) {
+    super();
+  }
+
+  protected override _next(line: Framed): void {
+    try {
+      this.c.onLine(line);
+    } catch (err) {
+      this.c.fail(err);
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    try {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    try {
+      this.c.endInput();
+    } catch (err) {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+}
+
+/** The server's broadcast (lines rendered once for all) into the session; its end is not the session's. */
+class FromBroadcast extends Subscriber<Line | Chunk> {
+  constructor(private readonly c: Conversation) {
+    super();
+  }
+
+  protected override _next(item: Line | Chunk): void {
+    try {
+      this.c.fromBroadcast(item);
+    } catch (err) {
+      this.c.fail(err);
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    try {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    this.unsubscribe();
+  }
+}
+
+/** The hub's events, rendered by this session (no shared broadcast given). */
+class FromHub extends Subscriber<Event> {
+  constructor(private readonly c: Conversation) {
+    super();
+  }
+
+  protected override _next(event: Event): void {
+    try {
+      this.c.live(this.c.render(event));
+    } catch (err) {
+      this.c.fail(err);
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    try {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    this.unsubscribe();
+  }
+}
+
+/** The user's private lines. */
+class FromInbox extends Subscriber<Event> {
+  constructor(private readonly c: Conversation) {
+    super();
+  }
+
+  protected override _next(event: Event): void {
+    try {
+      this.c.fromInbox(event);
+    } catch (err) {
+      this.c.fail(err);
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    try {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    this.unsubscribe();
+  }
+}
+
+/** An answer the queue waits for (a shared hub's, a replay): its lines out, then the next command. */
+class Answering extends Subscriber<Output> {
+  constructor(private readonly c: Conversation) {
+    super();
+  }
+
+  protected override _next(item: Output): void {
+    try {
+      this.c.live(item);
+    } catch (err) {
+      this.c.fail(err);
+    }
+  }
+
+  protected override _error(err: unknown): void {
+    try {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
+
+  protected override _complete(): void {
+    try {
+      this.c.answered(this);
+    } catch (err) {
+      this.c.fail(err);
+    } finally {
+      this.unsubscribe();
+    }
+  }
 }
