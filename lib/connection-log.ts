@@ -85,10 +85,10 @@ export class ConnectionLog {
   }
 
   /** A line read from a client, whatever becomes of it. */
-  read(line: Framed): void {
+  readonly read = (line: Framed): void => {
     this.metrics.received++;
     if (line === TOO_LONG) this.metrics.dropped.too_long++;
-  }
+  };
 
   /** A line the rate limit dropped. */
   readonly rateDropped = (): void => {

@@ -25,12 +25,16 @@ const CR = 0x0d;
  * `TOO_LONG`, when it passes the limit. An unterminated last line is emitted at completion.
  */
 export function splitLines(maxLineBytes: number): OperatorFunction<Uint8Array, Framed> {
-  if (!(maxLineBytes > 0)) throw new RangeError(`maxLineBytes must be positive, got ${maxLineBytes}`);
+  checkMaxLineBytes(maxLineBytes);
   return operate<Uint8Array, Framed>((subscriber) => new LineSplitter(subscriber, maxLineBytes));
 }
 
+export function checkMaxLineBytes(maxLineBytes: number): void {
+  if (!(maxLineBytes > 0)) throw new RangeError(`maxLineBytes must be positive, got ${maxLineBytes}`);
+}
+
 /** One connection's framing: a class, so that every connection shares its methods (no closures of its own). */
-class LineSplitter implements Operation<Uint8Array> {
+export class LineSplitter implements Operation<Uint8Array> {
   private parts: Buffer[] = [];
   private pending = 0; // bytes held in `parts`
   private discarding = false; // inside an over-long line: drop until the next LF

@@ -122,9 +122,21 @@ export class Chunk {
     return this.root.lines.length - this.from;
   }
 
-  /** All its lines' bytes in one Buffer, made once; closes it (called at the flush). */
+  /**
+   * All its lines' bytes in one Buffer, made once; closes it (called at the flush). A view's
+   * plain bytes are the end of its root's: a crowd of newcomers in one turn shares one Buffer
+   * (a copy each made O(k²) bytes for k newcomers).
+   */
   get encoded(): Buffer {
-    return (this.bytes ??= Buffer.concat(this.lines.map((line) => line.encoded)));
+    if (this.bytes) return this.bytes;
+    this.close();
+    const { root } = this;
+    if (this.isTagged) return (this.bytes = Buffer.concat(this.lines.map((line) => line.encoded)));
+    root.bytes ??= Buffer.concat(
+      root.lines.map((line) => line.encoded),
+      root.size,
+    );
+    return (this.bytes = this.before === 0 ? root.bytes : root.bytes.subarray(this.before));
   }
 
   /** Its bytes so far (the send queue's bound counts them before they are made into one Buffer). */
@@ -155,6 +167,8 @@ export class Chunk {
 class ChunkRoot {
   closed = false;
   size = 0;
+  /** Every line's plain bytes, made once it is closed. */
+  bytes: Buffer | undefined;
 
   constructor(
     readonly lines: Line[],

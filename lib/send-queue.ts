@@ -10,6 +10,11 @@ import type { Close, Output } from './session';
 
 const CUT: Close = { close: 'sendq' };
 
+/** What the bound applies to: anything written to the peer (a line or a chunk), not a close. */
+export function isWritten(out: Output): out is string | Line | Chunk {
+  return typeof out === 'string' || out instanceof Line || out instanceof Chunk;
+}
+
 /**
  * Passes the session's output while `queued()` (bytes not yet taken by the kernel) stays
  * within `maxBytes`; once over, emits `{ close: 'sendq' }` instead of the line and completes.
@@ -33,7 +38,7 @@ export function boundSendQueue(queued: () => number, maxBytes: number): Operator
       source.subscribe(
         new Relay<Output>(
           (out) => {
-            if ((typeof out === 'string' || out instanceof Line || out instanceof Chunk) && queued() > maxBytes) {
+            if (isWritten(out) && queued() > maxBytes) {
               subscriber.next(CUT);
               subscriber.complete();
               return;

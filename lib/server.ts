@@ -13,12 +13,10 @@ import { ConnectionLog } from './connection-log';
 import { Hub, MemoryHub } from './hub';
 import { Journal } from './journal';
 import { ServerMetrics, Transport, clusterOf } from './metrics';
-import { each } from './operate';
 import { Chunk, Line, Outbox } from './outbox';
 import { Pausable, ReadBudget, gate } from './overload';
 import type { Peer } from './peer';
 import type { Event } from './protocol';
-import { boundSendQueue } from './send-queue';
 import { Sessions } from './sessions';
 import { Address, ServerOptions, Settings, authOf, historyOf, loggerOf, settingsOf } from './server-options';
 import { Output, session } from './session';
@@ -93,7 +91,7 @@ export class ChatServer {
       scheduler: this.scheduler,
     }));
     this.outbox = journal.outbox;
-    this.sessions = new Sessions(this.log, this.outbox);
+    this.sessions = new Sessions(this.log, this.outbox, this.options.maxQueueBytes);
     this.broadcast$ = journal.broadcast$;
     this.line = journal.line;
   }
@@ -137,9 +135,8 @@ export class ChatServer {
 
   /** A peer's session: its lines counted as read (one per line, a sender's, not per recipient), held past the turn's read budget. */
   private sessionOf(peer: Peer): Observable<Output> {
-    const counted$ = peer.lines$.pipe(each((line) => this.log.read(line)));
     // Past the turn's read budget, its input waits (lib/overload.ts); a transport that cannot pause is never held.
-    const input$ = this.readBudget && peer.pause && peer.resume ? counted$.pipe(gate(this.readBudget, peer as Pausable)) : counted$;
+    const input$ = this.readBudget && peer.pause && peer.resume ? peer.lines$.pipe(gate(this.readBudget, peer as Pausable)) : peer.lines$;
     return session(input$, {
       hub: this.hub,
       texts: this.texts,
@@ -153,6 +150,7 @@ export class ChatServer {
       rateLimit: this.options.rateLimit,
       rateBurst: this.options.rateBurst,
       scheduler: this.scheduler,
+      onRead: this.log.read,
       onDrop: this.log.rateDropped,
       accounts: this.auth && {
         auth: this.auth,
@@ -161,7 +159,7 @@ export class ChatServer {
         tlsPort: () => this.tlsPort,
         stamp: this.journal.stampPrivate,
       },
-    }).pipe(boundSendQueue(() => peer.queued(), this.options.maxQueueBytes));
+    });
   }
 
   /** Accepting connections: not shutting down (`/healthz`). */

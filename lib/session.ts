@@ -77,6 +77,8 @@ export interface SessionOptions {
   /** Lines the user may send at once before the rate applies; twice the rate by default. */
   readonly rateBurst?: number;
   readonly scheduler?: SchedulerLike;
+  /** Called for every line the user sends, before anything else is done with it (a metric). */
+  readonly onRead?: (line: Framed) => void;
   /** Called for every line the rate limit drops. */
   readonly onDrop?: () => void;
   /** Accounts (`register|`, `login|`, `passwd|`, `logout`: lib/auth/); absent: those commands get `accountsOff`. */
@@ -246,6 +248,7 @@ class Conversation {
   /** A line of the user's: parsed, past the rate limit, moving the idle deadline, into the queue. */
   onLine(line: Framed): void {
     if (this.inputDone) return;
+    this.options.onRead?.(line);
     const command = parseCommand(line);
     const verdict = this.bucket ? this.bucket.take(this.scheduler.now()) : PASS;
     if (verdict === DROPPED) return;

@@ -10,6 +10,7 @@ import type { ConnectionLog, EndReason } from './connection-log';
 import type { Transport } from './metrics';
 import { Chunk, Line, type Outbox } from './outbox';
 import type { Peer } from './peer';
+import { isWritten } from './send-queue';
 import type { Output } from './session';
 
 export class Sessions {
@@ -20,6 +21,8 @@ export class Sessions {
   constructor(
     readonly log: ConnectionLog,
     readonly outbox: Outbox,
+    /** The send-queue bound (lib/send-queue.ts): a peer with more pending output is cut off. */
+    readonly maxQueueBytes: number,
   ) {}
 
   /** How many are running now. */
@@ -77,6 +80,14 @@ class Delivery extends Subscriber<Output> {
 
   protected override _next(out: Output): void {
     if (this.sessions.stopped) return; // only the shutdown notice goes out now
+    // boundSendQueue's rule, applied here rather than as an operator of every connection.
+    if (isWritten(out) && this.peer.queued() > this.sessions.maxQueueBytes) {
+      this.reason = 'sendq';
+      // A peer over its send queue would take ages to flush: drop it now.
+      this.peer.destroy();
+      this.complete();
+      return;
+    }
     if (out instanceof Chunk) this.peer.write(out);
     else if (out instanceof Line || typeof out === 'string') {
       // Anything but the broadcast's chunk: the open chunk takes no more lines (lib/outbox.ts).

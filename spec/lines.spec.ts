@@ -1,7 +1,10 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Observable, from, lastValueFrom, toArray } from 'rxjs';
 import { Framed, splitLines, TOO_LONG } from '../lib/lines';
+import { socketBytes, socketLines } from '../lib/socket';
 import { marbles } from './helpers/marbles';
 
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.from(s));
@@ -96,4 +99,44 @@ test('property: no emitted line exceeds the limit, and none contains a newline',
     }),
     { numRuns: 300 },
   );
+});
+
+test('socketLines frames a socket as socketBytes + splitLines does (300 random chunkings, errors included)', (t) => {
+  let seed = 7;
+  const r = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pieces = ['a', 'bc', '世界', '\n', '\r\n', '\r', 'xxxxxxxxxx', '|', 'é'];
+  for (let run = 0; run < 300; run++) {
+    let text = '';
+    const n = Math.floor(r() * 30);
+    for (let i = 0; i < n; i++) text += pieces[Math.floor(r() * pieces.length)];
+    const bytes = Buffer.from(text);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const size = 1 + Math.floor(r() * 6);
+      chunks.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    const ending = r() < 0.2 ? 'error' : 'end';
+    const framed = (lines$: (socket: Socket) => Observable<Framed>): string[] => {
+      const socket = new EventEmitter() as unknown as Socket;
+      const seen: string[] = [];
+      const subscription = lines$(socket).subscribe({
+        next: (line) => seen.push(line === TOO_LONG ? '(too long)' : JSON.stringify(line)),
+        error: (err: unknown) => seen.push(`error ${(err as Error).message}`),
+        complete: () => seen.push('complete'),
+      });
+      for (const chunk of chunks) socket.emit('data', chunk);
+      if (ending === 'error') socket.emit('error', new Error('reset'));
+      else socket.emit('end');
+      socket.emit('close');
+      t.is(socket.listenerCount('data'), 0, 'its listeners are gone once it ended');
+      t.true(subscription.closed);
+      return seen;
+    };
+    t.deepEqual(
+      framed((socket) => socketLines(socket, 8)),
+      framed((socket) => socketBytes(socket).pipe(splitLines(8))),
+      JSON.stringify(text),
+    );
+  }
 });

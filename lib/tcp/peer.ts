@@ -4,11 +4,11 @@
  * closes its side.
  */
 import type * as net from 'node:net';
-import { type Framed, splitLines } from '../lines';
+import type { Framed } from '../lines';
 import type { Observable } from 'rxjs';
 import { Batch, Chunk, bytesOf, type Outbox, type Outgoing } from '../outbox';
 import { Peer, formatAddress } from '../peer';
-import { socketBytes } from '../socket';
+import { socketLines } from '../socket';
 
 export interface SocketPeerOptions {
   readonly maxLineBytes: number;
@@ -59,7 +59,7 @@ class TcpPeer implements Peer {
     // Errors can come after the session has ended (a reset while our last lines flush): an
     // 'error' with no listener would crash the process, and 'close' follows it anyway.
     socket.on('error', ignore);
-    this.lines$ = socketBytes(socket).pipe(splitLines(options.maxLineBytes));
+    this.lines$ = socketLines(socket, options.maxLineBytes);
   }
 
   private readonly send = (items: Outgoing[]): void => {

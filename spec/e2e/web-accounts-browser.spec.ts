@@ -322,7 +322,8 @@ if (!fs.existsSync(CHROMIUM)) {
     // The raw protocol typed in the message box is an account command too, never a message.
     await page.click('#users .user:not(.self) >> nth=0'); // private mode: still not sent as a message
     await say(page, `login|anna|${wrong}`);
-    await entry(page, en.loginFailed, '.alert').waitFor();
+    // The second failure's entry (the first one, above, would match at once).
+    await page.locator('#log .entry.alert', { hasText: en.loginFailed }).nth(1).waitFor();
     t.is(await count(page, en.loginFailed), 2);
     t.is(await page.inputValue('#text'), '');
 
