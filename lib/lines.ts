@@ -11,6 +11,7 @@ export const TOO_LONG = Symbol('line too long');
 export type Framed = string | typeof TOO_LONG;
 
 const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
 const CR = 0x0d;
 
 /**
@@ -44,7 +45,15 @@ export class LineSplitter implements Operation<Uint8Array> {
     private readonly maxLineBytes: number,
   ) {}
 
-  private emitLine(tail: Buffer): void {
+  private emitLine(buf: Buffer, start: number, end: number): void {
+    if (this.parts.length === 0) {
+      // The usual case, a whole line in one chunk: decoded where it lies, no Buffer made for it.
+      const length = end > start && buf[end - 1] === CR ? end - start - 1 : end - start;
+      if (length > this.maxLineBytes) this.out.next(TOO_LONG);
+      else this.out.next(buf.toString('utf8', start, start + length));
+      return;
+    }
+    const tail = buf.subarray(start, end);
     const { parts } = this;
     const total = this.pending + tail.length;
     const last = tail.length > 0 ? tail[tail.length - 1] : parts.length > 0 ? parts[parts.length - 1][parts[parts.length - 1].length - 1] : -1;
@@ -70,7 +79,7 @@ export class LineSplitter implements Operation<Uint8Array> {
         if (lf === -1) return;
         this.discarding = false;
       } else if (lf !== -1) {
-        this.emitLine(buf.subarray(start, end));
+        this.emitLine(buf, start, end);
       } else {
         const rest = end - start;
         if (rest === 0) return;
@@ -92,7 +101,7 @@ export class LineSplitter implements Operation<Uint8Array> {
   }
 
   complete(): void {
-    if (!this.discarding && this.pending > 0) this.emitLine(Buffer.alloc(0));
+    if (!this.discarding && this.pending > 0) this.emitLine(EMPTY, 0, 0);
     this.out.complete();
   }
 }

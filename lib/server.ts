@@ -156,11 +156,14 @@ export class ChatServer {
         auth: this.auth,
         ip: peer.ip,
         passwordsAllowed: passwordsAllowed(peer, this.auth.allowPlaintext),
-        tlsPort: () => this.tlsPort,
+        tlsPort: this.tlsPortNow,
         stamp: this.journal.stampPrivate,
       },
     });
   }
+
+  /** The TLS port, when the plaintext-password notice is written (one function for every session). */
+  private readonly tlsPortNow = (): number | undefined => this.tlsPort;
 
   /** Accepting connections: not shutting down (`/healthz`). */
   get accepting(): boolean {

@@ -53,6 +53,8 @@ function lines(answer$: Answer<Output[]>): ObservableInput<Output> {
   return isObservable(answer$) ? answer$.pipe(mergeMap((out) => out)) : answer$;
 }
 
+const NOTHING: readonly Output[] = [];
+
 /** Whole minutes to wait, at least one. */
 function minutes(ms: number): number {
   return Math.max(1, Math.ceil(ms / 60_000));
@@ -136,8 +138,11 @@ export class SessionAccounts {
   /** `to|NAME|TEXT`: delivered, or kept for a registered NAME nobody holds, or nobody's. */
   whisper(name: string, text: string): ObservableInput<Output> {
     const { hub, auth, texts: t } = this.c;
+    const delivered$ = hub.whisper(this.c.id, name, text);
+    // Delivered now (the usual case, every private message in memory): nothing to say, nothing to compose.
+    if (delivered$ === true) return NOTHING;
     return lines(
-      then(hub.whisper(this.c.id, name, text), (delivered): Answer<Output[]> => {
+      then(delivered$, (delivered): Answer<Output[]> => {
         if (delivered) return [];
         return then(auth.isRegistered(name), (registered): Answer<Output[]> => {
           if (registered === UNAVAILABLE) return [t.accountsUnavailable];
