@@ -78,14 +78,17 @@ interface Census {
   readonly byType: Map<string, Group>;
   /** The closures grouped by where their function is written (file:line:column). */
   readonly closures: Map<string, Group>;
+  /** Arrays and plain objects grouped by what holds them (`Holder.field`). */
+  readonly holders: Map<string, Group>;
 }
 
 /** The heap's objects, counted and sized (self size) by type and by the source of their closures. */
 function census(): Census {
   const file = v8.writeHeapSnapshot(path.join(os.tmpdir(), `rx-im-memory-${process.pid}-${Date.now()}.heapsnapshot`));
   const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]]; location_fields: string[] } };
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]]; location_fields: string[]; edge_fields: string[]; edge_types: [string[]] } };
     nodes: number[];
+    edges: number[];
     locations: number[];
     strings: string[];
   };
@@ -106,6 +109,40 @@ function census(): Census {
     const name = type === 'object' || type === 'closure' || type === 'native' ? snapshot.strings[snapshot.nodes[n + nameAt]] : '';
     add(byType, `${type}${name ? ' ' + name : ''}`, snapshot.nodes[n + sizeAt]);
   }
+  // Arrays and plain objects by what holds them (the first reference to each, as `Holder.field`).
+  const holders = new Map<string, Group>();
+  const ef = meta.edge_fields;
+  const edgeTypes = meta.edge_types[0];
+  const [edgeTypeAt, edgeNameAt, toAt, edgeWidth] = [ef.indexOf('type'), ef.indexOf('name_or_index'), ef.indexOf('to_node'), ef.length];
+  const edgeCountAt = fields.indexOf('edge_count');
+  const held = new Set<number>();
+  // An array's backing store is held by its Array: named after what holds that Array.
+  const arrayHolder = new Map<number, string>();
+  for (let n = 0, e = 0; n < snapshot.nodes.length; n += width) {
+    const holder = types[snapshot.nodes[n + typeAt]] === 'object' ? snapshot.strings[snapshot.nodes[n + nameAt]] : types[snapshot.nodes[n + typeAt]];
+    for (let i = 0; i < snapshot.nodes[n + edgeCountAt]; i++, e += edgeWidth) {
+      const to = snapshot.edges[e + toAt];
+      if (arrayHolder.has(to) || edgeTypes[snapshot.edges[e + edgeTypeAt]] !== 'property') continue;
+      if (types[snapshot.nodes[to + typeAt]] === 'object' && snapshot.strings[snapshot.nodes[to + nameAt]] === 'Array') {
+        arrayHolder.set(to, `${holder}.${snapshot.strings[snapshot.edges[e + edgeNameAt]]}`);
+      }
+    }
+  }
+  for (let n = 0, e = 0; n < snapshot.nodes.length; n += width) {
+    const holder = types[snapshot.nodes[n + typeAt]] === 'object' ? snapshot.strings[snapshot.nodes[n + nameAt]] : types[snapshot.nodes[n + typeAt]];
+    for (let i = 0; i < snapshot.nodes[n + edgeCountAt]; i++, e += edgeWidth) {
+      const to = snapshot.edges[e + toAt];
+      const edgeType = edgeTypes[snapshot.edges[e + edgeTypeAt]];
+      if (held.has(to) || edgeType === 'weak') continue;
+      const type = types[snapshot.nodes[to + typeAt]];
+      const name = snapshot.strings[snapshot.nodes[to + nameAt]];
+      if (type !== 'array' && !(type === 'object' && (name === 'Object' || name === 'Array'))) continue;
+      held.add(to);
+      const field = edgeType === 'element' || edgeType === 'hidden' ? `[${edgeType}]` : snapshot.strings[snapshot.edges[e + edgeNameAt]];
+      const where = holder === 'Array' && field === 'elements' ? `an Array in ${arrayHolder.get(n) ?? '?'}` : `${holder}.${field}`;
+      add(holders, `${type === 'array' ? 'array' : name} in ${where}`, snapshot.nodes[to + sizeAt]);
+    }
+  }
   const urls = scriptUrls();
   const root = `file://${path.resolve(__dirname, '..')}/`;
   const closures = new Map<string, Group>();
@@ -123,7 +160,7 @@ function census(): Census {
     const url = (urls.get(snapshot.locations[l + scriptAt]) ?? '?').replace(root, '').replace(/^.*node_modules\//, '');
     add(closures, `${url}:${snapshot.locations[l + lineAt] + 1}:${snapshot.locations[l + columnAt] + 1}`, snapshot.nodes[n + sizeAt]);
   }
-  return { byType, closures };
+  return { byType, closures, holders };
 }
 
 /** What grew between two counts, per connection, largest first. */
@@ -182,6 +219,9 @@ async function main(): Promise<void> {
   const sites = grown(groupsBefore.closures, groupsAfter.closures, clients).filter((d) => d.count >= 0.5);
   out.push('', '| closures made per connection, by source | per connection | bytes per connection |', '|---|---|---|');
   for (const d of sites.slice(0, top)) out.push(`| ${d.key} | ${d.count.toFixed(2)} | ${d.bytes.toFixed(0)} |`);
+  const holders = grown(groupsBefore.holders, groupsAfter.holders, clients).filter((d) => d.count >= 0.5);
+  out.push('', '| arrays and plain objects per connection, by holder | per connection | bytes per connection |', '|---|---|---|');
+  for (const d of holders.slice(0, top)) out.push(`| ${d.key.replace(/\|/g, '\\|')} | ${d.count.toFixed(2)} | ${d.bytes.toFixed(0)} |`);
   process.stdout.write(out.join('\n') + '\n');
   child.send('stop');
   await server.close(100);

@@ -38,7 +38,7 @@ export function rateLimit<T>(options: RateLimitOptions): OperatorFunction<T, T |
   if (!(options.perSecond > 0)) return (source) => source;
   const scheduler = options.scheduler ?? asyncScheduler;
   return operate<T, T | RateSignal>((subscriber) => {
-    const bucket = new TokenBucket(options);
+    const bucket = new TokenBucket(options.perSecond, options.burst, options.onDrop, options.dropsBeforeKick);
     return {
       next(value) {
         const verdict = bucket.take(scheduler.now());
@@ -63,18 +63,22 @@ export const DROPPED = Symbol('dropped');
  * line before the kick's).
  */
 export class TokenBucket {
-  private readonly burst: number;
   private readonly perMs: number;
   private readonly dropsBeforeKick: number;
   private tokens: number;
   private last: number | undefined;
   private drops = 0; // in the current burst of abuse
 
-  constructor(private readonly options: RateLimitOptions) {
-    this.burst = options.burst;
-    this.perMs = options.perSecond / 1000;
-    this.dropsBeforeKick = options.dropsBeforeKick ?? options.burst * 10;
-    this.tokens = options.burst;
+  /** The rateLimit options, one by one (a connection keeps no options object for them). */
+  constructor(
+    perSecond: number,
+    private readonly burst: number,
+    private readonly onDrop?: () => void,
+    dropsBeforeKick = burst * 10,
+  ) {
+    this.perMs = perSecond / 1000;
+    this.dropsBeforeKick = dropsBeforeKick;
+    this.tokens = burst;
   }
 
   /** The verdict on a line arriving at `now` (the scheduler's time). */
@@ -88,7 +92,7 @@ export class TokenBucket {
       return PASS;
     }
     this.drops += 1;
-    this.options.onDrop?.();
+    this.onDrop?.();
     if (this.drops >= this.dropsBeforeKick) return FLOODING;
     return this.drops === 1 ? RATE_LIMITED : DROPPED;
   }

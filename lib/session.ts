@@ -173,7 +173,9 @@ class Conversation {
   private lastChunk: Chunk | undefined;
 
   // The command queue (concatMapNow's state): commands wait here while an answer is awaited.
-  private readonly queue: Queued[] = [];
+  // Made when one has to wait, dropped when it is empty: a command that finds nothing ahead of
+  // it is handled at once (most are), and a quiet connection holds no array for it.
+  private queue: Queued[] | undefined;
   /** The answer (or replay) the queue waits for, if any. */
   private running: Answering | undefined;
   private draining = false;
@@ -203,7 +205,7 @@ class Conversation {
     this.scheduler = options.scheduler ?? asyncScheduler;
     const rate = options.rateLimit ?? 0;
     this.bucket =
-      rate > 0 ? new TokenBucket({ perSecond: rate, burst: options.rateBurst ?? Math.max(1, 2 * rate), onDrop: options.onDrop }) : undefined;
+      rate > 0 ? new TokenBucket(rate, options.rateBurst ?? Math.max(1, 2 * rate), options.onDrop) : undefined;
     // Every field named, in one order (not a spread): each connection's context then has the
     // same hidden class, and the accounts' reads of it stay on V8's fast path (a spread's
     // object was migrated on every `to|`: about 1 µs a private message, seen with perf).
@@ -253,7 +255,7 @@ class Conversation {
     this.idle?.unsubscribe();
     this.running?.unsubscribe();
     this.splice?.stop();
-    this.queue.length = 0;
+    this.queue = undefined;
     this.hub.leave(this.id);
   }
 
@@ -300,7 +302,10 @@ class Conversation {
     else this.out.next(this.present(item));
   }
 
-  readonly present = (out: Output): Output => (this.tags && (out instanceof Line || out instanceof Chunk) ? out.tagged : out);
+  /** How a line leaves: tagged for a `cap|tags` user. */
+  present(out: Output): Output {
+    return this.tags && (out instanceof Line || out instanceof Chunk) ? out.tagged : out;
+  }
 
   fromBroadcast(item: Line | Chunk): void {
     if (item instanceof Chunk) this.lastChunk = item;
@@ -316,19 +321,27 @@ class Conversation {
   }
 
   private enqueue(value: Queued): void {
-    this.queue.push(value);
+    if (this.queue === undefined && this.running === undefined && !this.draining) {
+      this.drain(value);
+      return;
+    }
+    (this.queue ??= []).push(value);
     this.drain();
   }
 
   /** concatMapNow's loop: each command's replies in the order the commands came, an awaited answer holding the rest. */
-  drain(): void {
+  drain(first?: Queued): void {
     if (this.draining) return;
     this.draining = true;
-    const { out, queue } = this;
+    const { out } = this;
+    let next = first;
     try {
-      while (this.running === undefined && queue.length > 0 && !out.closed) {
+      while (this.running === undefined && !out.closed) {
+        if (next === undefined) next = this.queue?.shift();
+        if (next === undefined) break;
         // eslint-disable-next-line rxjs-x/finnish -- an array or a stream (see concatMapNow)
-        const result = this.handle(queue.shift() as Queued);
+        const result = this.handle(next);
+        next = undefined;
         if (Array.isArray(result)) {
           for (const item of result as readonly Output[]) this.live(item);
         } else {
@@ -336,7 +349,10 @@ class Conversation {
           from(result).subscribe(answering);
         }
       }
-      if (this.running === undefined && queue.length === 0 && this.inputDone) out.complete();
+      // A command handed in but not handled (an answer is awaited, or the output closed) waits.
+      if (next !== undefined) (this.queue ??= []).unshift(next);
+      if (this.queue?.length === 0) this.queue = undefined;
+      if (this.running === undefined && this.queue === undefined && this.inputDone) out.complete();
     } catch (err) {
       out.error(err);
     } finally {
@@ -366,12 +382,18 @@ class Conversation {
         const read$ = read();
         return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
       });
-      this.splice ??= new Splice<Output>(this.out, idOf, compareIds, { onReplayError: () => [HISTORY.end], present: this.present, split });
+      this.splice ??= new Splice<Output>(this.out, idOf, compareIds, {
+        onReplayError: () => [HISTORY.end],
+        present: (item) => this.present(item),
+        split,
+      });
       this.splice.request(lines$.pipe(finalize(() => done.complete())));
     });
   }
 
-  private readonly asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, this.t), stamped);
+  private asLine(stamped: Stamped): Line {
+    return new Line(renderEvent(stamped.event, this.t), stamped);
+  }
 
   // A command's replies: an array when they are known now, an Observable when the hub
   // answers later. The queue keeps them in the order the commands came, the join first:
@@ -408,7 +430,7 @@ class Conversation {
         if (!history) return [HISTORY.end];
         if (command.count === undefined) return [t.historyUsage(history.page)];
         const count = Math.min(command.count, history.page);
-        return this.replay(() => mapAnswer(history.log.last(count), (events) => [...events.map(this.asLine), HISTORY.end]));
+        return this.replay(() => mapAnswer(history.log.last(count), (events) => [...events.map((e) => this.asLine(e)), HISTORY.end]));
       }
       case 'since': {
         if (!history) return [HISTORY.unknown, HISTORY.end];
@@ -416,7 +438,7 @@ class Conversation {
         return this.replay(() =>
           mapAnswer(history.log.after(command.id, page), (found) => {
             const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
-            return [...head, ...found.events.map(this.asLine), HISTORY.end];
+            return [...head, ...found.events.map((e) => this.asLine(e)), HISTORY.end];
           }),
         );
       }
