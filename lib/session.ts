@@ -151,9 +151,11 @@ type Queued = Command | RateSignal | typeof JOIN | typeof IDLE;
 export function session(lines$: Observable<Framed>, options: SessionOptions): Observable<Output> {
   return new Observable<Output>((out) => {
     const conversation = new Conversation(out, options);
+    // Its teardown is registered before it starts: a start that throws half-way (a hub that
+    // fails) ends the output with the error and still unsubscribes what it had subscribed.
+    // After the session's subscriptions are gone, its user leaves the hub once, however it ended.
+    out.add(conversation);
     conversation.start(lines$);
-    // After the session's subscriptions are gone: its user leaves the hub once, however it ended.
-    return conversation;
   });
 }
 

@@ -253,3 +253,33 @@ test('a long replay leaves in chunks, one a turn of the event loop, so other use
   t.is(out[out.length - 1], 'history|end');
   subscription.unsubscribe();
 });
+
+test('a hub that throws while the session starts: the output errors, and what the session had already subscribed is released', async (t) => {
+  const { Subject } = await import('rxjs');
+  const inner = new MemoryHub();
+  const hub: Hub = {
+    events$: inner.events$,
+    inbox: () => {
+      throw new Error('inbox down');
+    },
+    join: (member) => inner.join(member),
+    leave: (id) => inner.leave(id),
+    rename: (id, name) => inner.rename(id, name),
+    claim: (id, name) => inner.claim(id, name),
+    list: () => inner.list(),
+    say: (id, text) => inner.say(id, text),
+    whisper: (from, to, text) => inner.whisper(from, to, text),
+    get size() {
+      return inner.size;
+    },
+    close: () => inner.close(),
+  };
+  const broadcast$ = new Subject<Line>();
+  const errors: string[] = [];
+  const subscription = session(new Subject<Framed>(), { hub, texts: en, addr: A, id: A, idleMs: 60_000, maxLineBytes: 64, broadcast$ }).subscribe({
+    error: (err: unknown) => errors.push((err as Error).message),
+  });
+  t.deepEqual(errors, ['inbox down']);
+  t.true(subscription.closed);
+  t.false(broadcast$.observed, 'the broadcast it had subscribed is released');
+});
