@@ -206,8 +206,7 @@ class Conversation {
     this.id = options.id ?? randomUUID();
     this.scheduler = options.scheduler ?? asyncScheduler;
     const rate = options.rateLimit ?? 0;
-    this.bucket =
-      rate > 0 ? new TokenBucket(rate, options.rateBurst ?? Math.max(1, 2 * rate), options.onDrop) : undefined;
+    this.bucket = rate > 0 ? new TokenBucket(rate, options.rateBurst ?? Math.max(1, 2 * rate), options.onDrop) : undefined;
     // Every field named, in one order (not a spread): each connection's context then has the
     // same hidden class, and the accounts' reads of it stay on V8's fast path (a spread's
     // object was migrated on every `to|`: about 1 µs a private message, seen with perf).
@@ -236,9 +235,7 @@ class Conversation {
    */
   start(lines$: Observable<Framed>): void {
     const { hub, out } = this;
-    this.broadcast = this.options.broadcast$
-      ? this.options.broadcast$.subscribe(new FromBroadcast(this))
-      : hub.events$.subscribe(new FromHub(this));
+    this.broadcast = this.options.broadcast$ ? this.options.broadcast$.subscribe(new FromBroadcast(this)) : hub.events$.subscribe(new FromHub(this));
     if (out.closed) return;
     this.inbox = hub.inbox(this.id).subscribe(new FromInbox(this));
     if (out.closed) return;

@@ -103,7 +103,7 @@ test('property: no emitted line exceeds the limit, and none contains a newline',
 
 test('socketLines frames a socket as socketBytes + splitLines does (300 random chunkings, errors included)', (t) => {
   let seed = 7;
-  const r = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const r = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pieces = ['a', 'bc', '世界', '\n', '\r\n', '\r', 'xxxxxxxxxx', '|', 'é'];
   for (let run = 0; run < 300; run++) {
     let text = '';
@@ -111,7 +111,7 @@ test('socketLines frames a socket as socketBytes + splitLines does (300 random c
     for (let i = 0; i < n; i++) text += pieces[Math.floor(r() * pieces.length)];
     const bytes = Buffer.from(text);
     const chunks: Buffer[] = [];
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const size = 1 + Math.floor(r() * 6);
       chunks.push(bytes.subarray(at, at + size));
       at += size;

@@ -19,7 +19,7 @@ import { HISTORY, Output, SessionOptions, paced } from '../../lib/session';
 import { compareIds, Stamped } from '../../lib/store/log';
 
 /** The lines for a hub's answer: at once when it answered at once, else when it answers. */
- 
+
 function replies<T, O = Output>(answer: Answer<T>, lines: (value: T) => O[]): ObservableInput<O> {
   return isObservable(answer) ? answer.pipe(mergeMap(lines)) : lines(answer);
 }
@@ -52,7 +52,7 @@ export function composedSession(lines$: Observable<Framed>, options: SessionOpti
     let lastChunk: Chunk | undefined;
     // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
     // way the lines leave paced.
-     
+
     function replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
       return new Observable<Output>((done) => {
         // A line that joins the chunk this session already passed on would bypass the replay's
