@@ -11,8 +11,8 @@ export const TOO_LONG = Symbol('line too long');
 export type Framed = string | typeof TOO_LONG;
 
 const LF = 0x0a;
-const EMPTY = Buffer.alloc(0);
 const CR = 0x0d;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits a byte stream into lines (without their `\n` or `\r\n`).

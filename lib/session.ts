@@ -179,7 +179,7 @@ class Conversation {
   // it is handled at once (most are), and a quiet connection holds no array for it.
   private queue: Queued[] | undefined;
   /** The answer (or replay) the queue waits for, if any. */
-  private running: Answering | undefined;
+  private running: Into<Output> | undefined;
   private draining = false;
   /** The user's input is over: it ended, it flooded, or the user was kicked. */
   private inputDone = false;
@@ -235,15 +235,17 @@ class Conversation {
    */
   start(lines$: Observable<Framed>): void {
     const { hub, out } = this;
-    this.broadcast = this.options.broadcast$ ? this.options.broadcast$.subscribe(new FromBroadcast(this)) : hub.events$.subscribe(new FromHub(this));
+    this.broadcast = this.options.broadcast$
+      ? this.options.broadcast$.subscribe(new Into(this, fromBroadcast))
+      : hub.events$.subscribe(new Into(this, fromHub));
     if (out.closed) return;
-    this.inbox = hub.inbox(this.id).subscribe(new FromInbox(this));
+    this.inbox = hub.inbox(this.id).subscribe(new Into(this, fromInbox));
     if (out.closed) return;
     this.enqueue(JOIN);
     if (out.closed || this.inputDone) return;
     this.deadline = this.scheduler.now() + this.options.idleMs;
     this.idle = this.scheduler.schedule(checkIdle, this.options.idleMs, this);
-    this.input = lines$.subscribe(new FromInput(this));
+    this.input = lines$.subscribe(new Into(this, onLine, inputEnded));
   }
 
   /** The session's teardown: every subscription, then the user leaves the hub (once). */
@@ -344,7 +346,7 @@ class Conversation {
         if (Array.isArray(result)) {
           for (const item of result as readonly Output[]) this.live(item);
         } else {
-          const answering = (this.running = new Answering(this));
+          const answering = (this.running = new Into(this, answer, answered));
           from(result).subscribe(answering);
         }
       }
@@ -360,7 +362,7 @@ class Conversation {
   }
 
   /** The awaited answer is complete: the queue goes on. */
-  answered(answering: Answering): void {
+  answered(answering: Into<Output>): void {
     if (this.running !== answering) return;
     this.running = undefined;
     this.drain();
@@ -466,15 +468,23 @@ function checkIdle(this: SchedulerAction<Conversation>, conversation?: Conversat
 /** A chunk's lines, when a replay needs them one by one. */
 const split = (item: Output): readonly Output[] | undefined => (item instanceof Chunk ? item.lines : undefined);
 
-/** The user's lines into the session. */
-class FromInput extends Subscriber<Framed> {
-  constructor(private readonly c: Conversation) {
+/**
+ * One of the session's sources subscribed into it: what each value (and the completion) does is
+ * a step of the conversation, a function shared by every connection (no closure per connection).
+ * An exception in a step ends the session with it, as in an operator (lib/operate.ts).
+ */
+class Into<T> extends Subscriber<T> {
+  constructor(
+    private readonly c: Conversation,
+    private readonly step: (c: Conversation, value: T) => void,
+    private readonly ended: (c: Conversation, source: Into<T>) => void = notTheSessions,
+  ) {
     super();
   }
 
-  protected override _next(line: Framed): void {
+  protected override _next(value: T): void {
     try {
-      this.c.onLine(line);
+      this.step(this.c, value);
     } catch (err) {
       this.c.fail(err);
     }
@@ -490,7 +500,7 @@ class FromInput extends Subscriber<Framed> {
 
   protected override _complete(): void {
     try {
-      this.c.endInput();
+      this.ended(this.c, this);
     } catch (err) {
       this.c.fail(err);
     } finally {
@@ -499,116 +509,14 @@ class FromInput extends Subscriber<Framed> {
   }
 }
 
-/** The server's broadcast (lines rendered once for all) into the session; its end is not the session's. */
-class FromBroadcast extends Subscriber<Line | Chunk> {
-  constructor(private readonly c: Conversation) {
-    super();
-  }
-
-  protected override _next(item: Line | Chunk): void {
-    try {
-      this.c.fromBroadcast(item);
-    } catch (err) {
-      this.c.fail(err);
-    }
-  }
-
-  protected override _error(err: unknown): void {
-    try {
-      this.c.fail(err);
-    } finally {
-      this.unsubscribe();
-    }
-  }
-
-  protected override _complete(): void {
-    this.unsubscribe();
-  }
-}
-
-/** The hub's events, rendered by this session (no shared broadcast given). */
-class FromHub extends Subscriber<Event> {
-  constructor(private readonly c: Conversation) {
-    super();
-  }
-
-  protected override _next(event: Event): void {
-    try {
-      this.c.live(this.c.render(event));
-    } catch (err) {
-      this.c.fail(err);
-    }
-  }
-
-  protected override _error(err: unknown): void {
-    try {
-      this.c.fail(err);
-    } finally {
-      this.unsubscribe();
-    }
-  }
-
-  protected override _complete(): void {
-    this.unsubscribe();
-  }
-}
-
-/** The user's private lines. */
-class FromInbox extends Subscriber<Event> {
-  constructor(private readonly c: Conversation) {
-    super();
-  }
-
-  protected override _next(event: Event): void {
-    try {
-      this.c.fromInbox(event);
-    } catch (err) {
-      this.c.fail(err);
-    }
-  }
-
-  protected override _error(err: unknown): void {
-    try {
-      this.c.fail(err);
-    } finally {
-      this.unsubscribe();
-    }
-  }
-
-  protected override _complete(): void {
-    this.unsubscribe();
-  }
-}
-
-/** An answer the queue waits for (a shared hub's, a replay): its lines out, then the next command. */
-class Answering extends Subscriber<Output> {
-  constructor(private readonly c: Conversation) {
-    super();
-  }
-
-  protected override _next(item: Output): void {
-    try {
-      this.c.live(item);
-    } catch (err) {
-      this.c.fail(err);
-    }
-  }
-
-  protected override _error(err: unknown): void {
-    try {
-      this.c.fail(err);
-    } finally {
-      this.unsubscribe();
-    }
-  }
-
-  protected override _complete(): void {
-    try {
-      this.c.answered(this);
-    } catch (err) {
-      this.c.fail(err);
-    } finally {
-      this.unsubscribe();
-    }
-  }
-}
+// The steps: the user's lines (their end ends the input), the server's broadcast, the hub's
+// events rendered by the session itself, the user's private lines (those ends are not the
+// session's), and an awaited answer (a shared hub's, a replay: its end lets the queue go on).
+const notTheSessions = (): void => {};
+const onLine = (c: Conversation, line: Framed) => c.onLine(line);
+const inputEnded = (c: Conversation) => c.endInput();
+const fromBroadcast = (c: Conversation, item: Line | Chunk) => c.fromBroadcast(item);
+const fromHub = (c: Conversation, event: Event) => c.live(c.render(event));
+const fromInbox = (c: Conversation, event: Event) => c.fromInbox(event);
+const answer = (c: Conversation, item: Output) => c.live(item);
+const answered = (c: Conversation, source: Into<Output>) => c.answered(source);
