@@ -269,9 +269,10 @@ class Conversation {
     if (this.inputDone) return;
     this.options.onRead?.(line);
     const command = parseCommand(line);
-    const verdict = this.bucket ? this.bucket.take(this.scheduler.now()) : PASS;
+    const now = this.scheduler.now();
+    const verdict = this.bucket ? this.bucket.take(now) : PASS;
     if (verdict === DROPPED) return;
-    this.deadline = this.scheduler.now() + this.options.idleMs;
+    this.deadline = now + this.options.idleMs;
     this.enqueue(verdict === PASS ? command : verdict);
     if (verdict === FLOODING) this.endInput();
   }
