@@ -3,7 +3,7 @@
  * exception thrown by the operator's code (or by a function it was given) reaches the
  * subscriber's `error` and tears the source down, instead of escaping as an uncaughtException.
  */
-import { MonoTypeOperatorFunction, Observable, OperatorFunction, Subscriber } from 'rxjs';
+import { Observable, OperatorFunction, Subscriber } from 'rxjs';
 
 /** What a hand-written operator does with each notification of its source. */
 export interface Operation<T> {
@@ -74,14 +74,4 @@ class Operating<T, R> extends Subscriber<T> {
       this.unsubscribe();
     }
   }
-}
-
-/** `tap(f)` for values only, the light way: one subscriber per subscription, no closures of its own. */
-export function each<T>(f: (value: T) => void): MonoTypeOperatorFunction<T> {
-  return operate<T, T>((out) => ({
-    next(value) {
-      f(value);
-      out.next(value);
-    },
-  }));
 }

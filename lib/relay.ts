@@ -94,8 +94,10 @@ export function mergeWhile<T>(main$: Observable<T>, others: readonly Feed<T>[], 
  * in order, as with concatMap. `first`, if given, is projected before the source's values (the
  * session's join: the source is subscribed at once, its values wait behind it).
  *
- * The session's command queue: a command costs a call instead of an inner subscription (about
- * 1 µs a command), and a connection holds one subscriber instead of concat's and concatMap's four.
+ * The command queue of the session's definition (spec/helpers/composed-session.ts; the running
+ * session keeps the same queue in its own fields, lib/session.ts): a command costs a call
+ * instead of an inner subscription (about 1 µs a command), and one subscriber instead of
+ * concat's and concatMap's four.
  */
 // eslint-disable-next-line rxjs-x/finnish -- `project` answers an array or a stream, as concatMap's does
 export function concatMapNow<T, R>(project: (value: T) => readonly R[] | ObservableInput<R>, first?: { readonly value: T }): OperatorFunction<T, R> {
