@@ -103,16 +103,22 @@ const idOf = (out: Output): string | undefined => (out instanceof Line ? out.sta
  */
 export const REPLAY_CHUNK = 250;
 
-/** Emits a replay's lines in chunks, the first at once and each next one on a later turn. */
-export function paced<T>(lines: readonly T[], scheduler: SchedulerLike): Observable<T> {
-  if (lines.length <= REPLAY_CHUNK) return from(lines);
-  return range(0, Math.ceil(lines.length / REPLAY_CHUNK)).pipe(
+/**
+ * Emits a replay's items in chunks, the first at once and each next one on a later turn, each
+ * chunk made into its lines (`render`) as it leaves: 10,000 events are not rendered in one turn.
+ */
+export function paced<T, R>(items: readonly T[], scheduler: SchedulerLike, render: (item: T) => R): Observable<R> {
+  if (items.length <= REPLAY_CHUNK) return from(items.map(render));
+  return range(0, Math.ceil(items.length / REPLAY_CHUNK)).pipe(
     concatMap((i) => {
-      const chunk = lines.slice(i * REPLAY_CHUNK, (i + 1) * REPLAY_CHUNK);
-      return i === 0 ? chunk : timer(0, scheduler).pipe(mergeMap(() => chunk));
+      const chunk = () => items.slice(i * REPLAY_CHUNK, (i + 1) * REPLAY_CHUNK).map(render);
+      return i === 0 ? chunk() : timer(0, scheduler).pipe(mergeMap(chunk));
     }),
   );
 }
+
+/** What a replay reads: the log's events (rendered as they leave) and the protocol's own lines. */
+export type Replayed = Stamped | string;
 
 /** The replies to the history commands, as the wire protocol words them. */
 export const HISTORY = {
@@ -374,7 +380,7 @@ class Conversation {
   // been sent. `read` answers now (the embedded logs) or later (an Observable: the Redis
   // stream); either way the lines leave paced.
   // eslint-disable-next-line rxjs-x/finnish -- a function that answers a value or a stream (lib/hub.ts)
-  private replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
+  private replay(read: () => Answer<readonly Replayed[]>): Observable<Output> {
     return new Observable<Output>((done) => {
       // A line that joins the chunk this session already passed on would bypass the replay's
       // hold: from now on the broadcast's lines come in a new chunk (lib/outbox.ts).
@@ -382,7 +388,7 @@ class Conversation {
       const { scheduler } = this;
       const lines$ = defer(() => {
         const read$ = read();
-        return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
+        return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler, this.asReplayed))) : paced(read$, scheduler, this.asReplayed);
       });
       this.splice ??= new Splice<Output>(this.out, idOf, compareIds, {
         onReplayError: () => [HISTORY.end],
@@ -393,9 +399,7 @@ class Conversation {
     });
   }
 
-  private asLine(stamped: Stamped): Line {
-    return new Line(renderEvent(stamped.event, this.t), stamped);
-  }
+  private readonly asReplayed = (item: Replayed): Output => (typeof item === 'string' ? item : new Line(renderEvent(item.event, this.t), item));
 
   // A command's replies: an array when they are known now, an Observable when the hub
   // answers later. The queue keeps them in the order the commands came, the join first:
@@ -432,7 +436,7 @@ class Conversation {
         if (!history) return [HISTORY.end];
         if (command.count === undefined) return [t.historyUsage(history.page)];
         const count = Math.min(command.count, history.page);
-        return this.replay(() => mapAnswer(history.log.last(count), (events) => [...events.map((e) => this.asLine(e)), HISTORY.end]));
+        return this.replay(() => mapAnswer(history.log.last(count), (events) => [...events, HISTORY.end]));
       }
       case 'since': {
         if (!history) return [HISTORY.unknown, HISTORY.end];
@@ -440,7 +444,7 @@ class Conversation {
         return this.replay(() =>
           mapAnswer(history.log.after(command.id, page), (found) => {
             const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
-            return [...head, ...found.events.map((e) => this.asLine(e)), HISTORY.end];
+            return [...head, ...found.events, HISTORY.end];
           }),
         );
       }

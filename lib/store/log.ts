@@ -54,7 +54,11 @@ export interface MessageLog {
   close(): void;
 }
 
-/** A log in this process: it answers every read now (MemoryLog, SqliteLog; their contract spec). */
+/**
+ * A log in this process that answers every read now (MemoryLog). The SqliteLog answers a read
+ * of one page now and a longer one a page a turn (lib/store/sqlite.ts); both keep the contract
+ * in spec/store/log-contract.ts.
+ */
 export interface LocalLog extends MessageLog {
   last(n: number): readonly Stamped<LoggedEvent>[];
   after(id: string, limit: number): After;

@@ -21,6 +21,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { Observable } from 'rxjs';
+import { type Answer, mapAnswer } from '../hub';
 import { After, IdClock, IdParts, LoggedEvent, MessageLog, Stamped, checkMaxLines, compareParts, countOf, formatId, isKnown, isLogged, parseId } from './log';
 import type { Event } from '../protocol';
 
@@ -36,8 +38,16 @@ export interface SqliteLogOptions {
   readonly onTrouble?: (message: string) => void;
   /** The clock ids are made from (ms since the epoch); default Date.now. */
   readonly now?: () => number;
-  /** Runs a retention step later and returns its cancel; default: on the next turn (setImmediate). */
+  /**
+   * Runs a step of background work later (a retention step, a long read's next page) and
+   * returns its cancel; default: on the next turn (setImmediate).
+   */
   readonly defer?: (step: () => void) => () => void;
+  /**
+   * Rows a read takes in one turn (default 500: well under a millisecond). A longer reply
+   * (`history|`, `since|` with a large `--history-page`) reads its older pages on later turns.
+   */
+  readonly pageRows?: number;
   /** Rows deleted per retention step (default 1000: about a millisecond). */
   readonly retentionChunk?: number;
   /** How long opening waits for another process to let go of the file (default 5000 ms). */
@@ -54,6 +64,17 @@ interface Row {
   readonly name: string;
   readonly text: string | null;
 }
+
+/** The newest stored events after a point, oldest first, and whether older ones precede them. */
+interface StoredPage {
+  readonly events: readonly Stamped<LoggedEvent>[];
+  readonly more: boolean;
+}
+
+/** After every id (ms is at most 15 digits, seq 9). */
+const END: IdParts = { ms: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER };
+/** Before every id. */
+const START: IdParts = { ms: -1, seq: -1 };
 
 interface Pending {
   readonly parts: IdParts;
@@ -114,8 +135,8 @@ export class SqliteLog implements MessageLog {
   private readonly defer: (step: () => void) => () => void;
   private readonly clock: IdClock;
   private readonly insert: Database.Statement;
-  private readonly newest: Database.Statement;
-  private readonly newestAfter: Database.Statement;
+  private readonly newestBetween: Database.Statement;
+  private readonly pageRows: number;
   private readonly nth: Database.Statement;
   private readonly deleteUpTo: Database.Statement;
   private readonly setHorizon: Database.Statement;
@@ -140,6 +161,7 @@ export class SqliteLog implements MessageLog {
     this.chunk = Math.max(1, Math.floor(options.retentionChunk ?? 1000));
     this.onTrouble = options.onTrouble ?? (() => {});
     this.defer = options.defer ?? onNextTurn;
+    this.pageRows = Math.max(1, Math.floor(options.pageRows ?? 500));
     const now = options.now ?? Date.now;
 
     const start = Math.floor(now());
@@ -154,8 +176,9 @@ export class SqliteLog implements MessageLog {
     this.clock = new IdClock(now, { ms: first, seq: -1 });
 
     this.insert = db.prepare('INSERT INTO events (ms, seq, kind, addr, name, text) VALUES (?, ?, ?, ?, ?, ?)');
-    this.newest = db.prepare('SELECT ms, seq, kind, addr, name, text FROM events ORDER BY ms DESC, seq DESC LIMIT ?');
-    this.newestAfter = db.prepare('SELECT ms, seq, kind, addr, name, text FROM events WHERE (ms, seq) > (?, ?) ORDER BY ms DESC, seq DESC LIMIT ?');
+    this.newestBetween = db.prepare(
+      'SELECT ms, seq, kind, addr, name, text FROM events WHERE (ms, seq) > (?, ?) AND (ms, seq) < (?, ?) ORDER BY ms DESC, seq DESC LIMIT ?',
+    );
     this.nth = db.prepare('SELECT ms, seq FROM events ORDER BY ms, seq LIMIT 1 OFFSET ?');
     this.deleteUpTo = db.prepare('DELETE FROM events WHERE (ms, seq) <= (?, ?)');
     this.setHorizon = db.prepare(`UPDATE meta SET ms = ?, seq = ? WHERE key = 'horizon'`);
@@ -203,31 +226,81 @@ export class SqliteLog implements MessageLog {
     this.scheduleRetention();
   }
 
-  last(n: number): readonly Stamped<LoggedEvent>[] {
+  last(n: number): Answer<readonly Stamped<LoggedEvent>[]> {
     if (!this.usable()) return [];
     const count = countOf(n);
     const fromPending = this.pending.slice(Math.max(0, this.pending.length - count)).map((p) => p.stamped);
     const need = count - fromPending.length;
     if (need === 0) return fromPending;
-    const rows = this.read(() => this.newest.all(need) as Row[]);
-    return rows === undefined ? [] : [...toStamped(rows), ...fromPending];
+    return mapAnswer(this.stored(need, START), (page) => (page === undefined ? [] : [...page.events, ...fromPending]));
   }
 
-  after(id: string, limit: number): After {
+  after(id: string, limit: number): Answer<After> {
     if (!this.usable()) return { known: false, events: [] };
     const parts = parseId(id);
-    if (parts === undefined || !isKnown(parts, this.horizon, this.clock.last)) return { known: false, events: this.last(limit) };
+    if (parts === undefined || !isKnown(parts, this.horizon, this.clock.last))
+      return mapAnswer(this.last(limit), (events): After => ({ known: false, events }));
     const count = countOf(limit);
     // Pending events are all newer than every stored one: take the newest from them first.
     let from = this.pending.length;
     while (from > 0 && compareParts(this.pending[from - 1].parts, parts) > 0) from--;
     const newer = this.pending.slice(from).map((p) => p.stamped);
     if (newer.length > count) return { known: true, events: newer.slice(newer.length - count), truncated: true };
-    const need = count - newer.length;
-    // One row more than needed says whether more follow.
-    const rows = this.read(() => this.newestAfter.all(parts.ms, parts.seq, need + 1) as Row[]);
-    if (rows === undefined) return { known: false, events: [] };
-    return { known: true, events: [...toStamped(rows.slice(0, need)), ...newer], truncated: rows.length > need };
+    return mapAnswer(this.stored(count - newer.length, parts), (page): After => {
+      if (page === undefined) return { known: false, events: [] };
+      const events = [...page.events, ...newer];
+      // Retention passed the id while the older pages were read: there may be a gap after it.
+      if (!isKnown(parts, this.horizon, this.clock.last)) return { known: false, events };
+      return { known: true, events, truncated: page.more };
+    });
+  }
+
+  /**
+   * The newest `need` stored events after `after`, oldest first, and whether older ones
+   * precede them. The newest page is read now; when the answer is longer, each older page on
+   * a later turn (`defer`), so that a reply of 10,000 events never holds the event loop for its
+   * whole read: the answer is then an Observable (subscribe it once). The events are those
+   * stored when it was asked: a page only reads rows older than the last one. Undefined when a
+   * read fails (the log degrades) or the log closes meanwhile.
+   */
+  private stored(need: number, after: IdParts): Answer<StoredPage | undefined> {
+    const pages: Stamped<LoggedEvent>[][] = [];
+    let wanted = need;
+    let before = END;
+    let more = false;
+    // One page older than `before`: true when the answer is complete, undefined when the read failed.
+    const step = (): boolean | undefined => {
+      const take = Math.min(wanted, this.pageRows);
+      // One row more than needed says whether more follow.
+      const rows = this.read(() => this.newestBetween.all(after.ms, after.seq, before.ms, before.seq, take + 1) as Row[]);
+      if (rows === undefined) return undefined;
+      const kept = rows.length > take ? rows.slice(0, take) : rows;
+      pages.push(toStamped(kept));
+      wanted -= kept.length;
+      more = rows.length > take;
+      if (!more || wanted === 0) return true;
+      before = kept[kept.length - 1];
+      return false;
+    };
+    const answer = (): StoredPage => ({ events: pages.reverse().flat(), more });
+    const first = step();
+    if (first === undefined) return undefined;
+    if (first) return answer();
+    return new Observable<StoredPage | undefined>((subscriber) => {
+      let cancel: (() => void) | undefined;
+      const next = (): void => {
+        cancel = undefined;
+        const done = this.usable() ? step() : undefined;
+        if (done === false) {
+          cancel = this.defer(next);
+          return;
+        }
+        subscriber.next(done === undefined ? undefined : answer());
+        subscriber.complete();
+      };
+      cancel = this.defer(next);
+      return () => cancel?.();
+    });
   }
 
   /** Runs every retention step now (tests; a shutdown that wants a trimmed file). */

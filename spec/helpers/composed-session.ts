@@ -15,8 +15,8 @@ import { Command, Event, nameProblem, MAX_NAME_CHARS, parseCommands, renderEvent
 import { FLOODING, RATE_LIMITED, RateSignal, rateLimit } from '../../lib/rate-limit';
 import { concatMapNow, feed, mergeWhile } from '../../lib/relay';
 import { replayThenLive } from '../../lib/replay';
-import { HISTORY, Output, SessionOptions, paced } from '../../lib/session';
-import { compareIds, Stamped } from '../../lib/store/log';
+import { HISTORY, Output, Replayed, SessionOptions, paced } from '../../lib/session';
+import { compareIds } from '../../lib/store/log';
 
 /** The lines for a hub's answer: at once when it answered at once, else when it answers. */
 
@@ -53,19 +53,19 @@ export function composedSession(lines$: Observable<Framed>, options: SessionOpti
     // `read` answers now (the embedded logs) or later (an Observable: the Redis stream); either
     // way the lines leave paced.
 
-    function replay(read: () => Answer<readonly (Line | string)[]>): Observable<Output> {
+    function replay(read: () => Answer<readonly Replayed[]>): Observable<Output> {
       return new Observable<Output>((done) => {
         // A line that joins the chunk this session already passed on would bypass the replay's
         // hold: from now on the broadcast's lines come in a new chunk (lib/outbox.ts).
         lastChunk?.close();
         const lines$ = defer(() => {
           const read$ = read();
-          return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler))) : paced(read$, scheduler);
+          return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler, asReplayed))) : paced(read$, scheduler, asReplayed);
         });
         replays$.next(lines$.pipe(finalize(() => done.complete())));
       });
     }
-    const asLine = (stamped: Stamped): Line => new Line(renderEvent(stamped.event, t), stamped);
+    const asReplayed = (item: Replayed): Output => (typeof item === 'string' ? item : new Line(renderEvent(item.event, t), item));
 
     // A command's replies: an array when they are known now, an Observable when the hub
     // answers later. concatMap keeps them in the order the commands came, the join first:
@@ -100,7 +100,7 @@ export function composedSession(lines$: Observable<Framed>, options: SessionOpti
           if (!history) return [HISTORY.end];
           if (command.count === undefined) return [t.historyUsage(history.page)];
           const count = Math.min(command.count, history.page);
-          return replay(() => mapAnswer(history.log.last(count), (events) => [...events.map(asLine), HISTORY.end]));
+          return replay(() => mapAnswer(history.log.last(count), (events) => [...events, HISTORY.end]));
         }
         case 'since': {
           if (!history) return [HISTORY.unknown, HISTORY.end];
@@ -108,7 +108,7 @@ export function composedSession(lines$: Observable<Framed>, options: SessionOpti
           return replay(() =>
             mapAnswer(history.log.after(command.id, page), (found) => {
               const head = !found.known ? [HISTORY.unknown] : found.truncated ? [HISTORY.truncated] : [];
-              return [...head, ...found.events.map(asLine), HISTORY.end];
+              return [...head, ...found.events, HISTORY.end];
             }),
           );
         }

@@ -3,6 +3,8 @@
  * events, last(), after() (normal, truncated, unknown), private ids, retention.
  */
 import test, { ExecutionContext } from 'ava';
+import { isObservable } from 'rxjs';
+import type { Answer } from '../../lib/hub';
 import type { Event } from '../../lib/protocol';
 import { LocalLog, LoggedEvent, MessageLog, Stamped, compareIds, parseId } from '../../lib/store/log';
 
@@ -13,6 +15,33 @@ export interface LogUnderTest {
 }
 
 export type MakeLog = (t: ExecutionContext, options: { readonly maxLines: number; readonly now: () => number }) => LogUnderTest;
+
+/**
+ * A log whose reads answer now, as the contract reads them: a read that answers later (the
+ * SqliteLog reading a long reply a page a turn) is driven to its end by `runDeferred`, which
+ * runs the log's next deferred step and says whether there was one.
+ */
+export function readingNow(log: MessageLog, runDeferred: () => boolean): LocalLog {
+  const now = <T>(answer: Answer<T>): T => {
+    if (!isObservable(answer)) return answer;
+    let got: { readonly value: T } | undefined;
+    const subscription = answer.subscribe((value) => (got = { value }));
+    while (got === undefined && runDeferred());
+    subscription.unsubscribe();
+    if (got === undefined) throw new Error('the read never answered');
+    return got.value;
+  };
+  return {
+    stamp: <E extends Event>(event: E) => log.stamp(event),
+    commit: () => log.commit(),
+    last: (n) => now(log.last(n)),
+    after: (id, limit) => now(log.after(id, limit)),
+    get degraded() {
+      return log.degraded;
+    },
+    close: () => log.close(),
+  };
+}
 
 /** A clock the test moves by hand. */
 export function manualClock(start: number): { now: () => number; set: (ms: number) => void } {

@@ -9,14 +9,22 @@ import os from 'node:os';
 import path from 'node:path';
 import test, { ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
-import { compareIds, parseId } from '../../lib/store/log';
+import { isObservable } from 'rxjs';
+import type { Answer } from '../../lib/hub';
+import { After, compareIds, parseId } from '../../lib/store/log';
 import { LOG_FILE, SqliteLog, SqliteLogOptions, openSqliteLog } from '../../lib/store/sqlite';
-import { logContract, manualClock, say, sayMany, whisper } from './log-contract';
+import { logContract, manualClock, readingNow, say, sayMany, whisper } from './log-contract';
 
 function tempDir(t: ExecutionContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rx-im-log-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A read's answer, known now (one page: these logs read at most 500 rows, or all at once). */
+function now<T>(answer: Answer<T>): T {
+  if (isObservable(answer)) throw new Error('answered later');
+  return answer;
 }
 
 /** Retention steps queued by hand instead of on the next turn. */
@@ -45,11 +53,21 @@ function storedIds(dir: string): string[] {
   }
 }
 
-logContract('SqliteLog', (t, options) => {
-  const { defer } = manualDefer();
-  const log = open(t, { dir: tempDir(t), defer, ...options });
-  return { log, settle: () => log.flushRetention() };
-});
+// Once as it runs (500 rows a turn: every contract read is one page), once reading 2 rows a
+// turn (every longer read in pages, the older ones on later turns).
+for (const pageRows of [undefined, 2]) {
+  logContract(pageRows ? `SqliteLog, ${pageRows} rows a turn` : 'SqliteLog', (t, options) => {
+    const { steps, defer } = manualDefer();
+    const log = open(t, { dir: tempDir(t), defer, pageRows, ...options });
+    // A read's next page is the step it deferred last (retention's wait for settle()).
+    const runNewest = () => {
+      const step = steps.pop();
+      step?.();
+      return step !== undefined;
+    };
+    return { log: readingNow(log, runNewest), settle: () => log.flushRetention() };
+  });
+}
 
 test('SqliteLog: creates the directory, the file in WAL mode, and a reopen finds everything and continues the ids', (t) => {
   const dir = path.join(tempDir(t), 'nested', 'data');
@@ -67,11 +85,11 @@ test('SqliteLog: creates the directory, the file in WAL mode, and a reopen finds
   // The clock is behind the stored ids (another machine, a clock set back): ids still go on.
   clock.set(999_000);
   const second = open(t, { dir, maxLines: 100, now: clock.now });
-  t.deepEqual(second.last(100), m);
+  t.deepEqual(now(second.last(100)), m);
   const n = second.stamp(say('after the reopen'));
   t.true(compareIds(m[4].id, n.id) < 0);
   t.is(n.id, '1000001-0', 'from the millisecond after the last stored one');
-  t.deepEqual(second.after(m[2].id, 100), { known: true, events: [m[3], m[4], n], truncated: false });
+  t.deepEqual(now(second.after(m[2].id, 100)), { known: true, events: [m[3], m[4], n], truncated: false });
 });
 
 test('SqliteLog: close() commits what is pending; an id given out before a restart (private) stays known after it', (t) => {
@@ -85,9 +103,9 @@ test('SqliteLog: close() commits what is pending; an id given out before a resta
   clock.set(7000);
   const second = open(t, { dir, maxLines: 100, now: clock.now });
   const b = second.stamp(say('b'));
-  t.deepEqual(second.last(10), [a, b]);
-  t.deepEqual(second.after(p.id, 10), { known: true, events: [b], truncated: false });
-  t.deepEqual(second.after('4999-0', 10), { known: false, events: [a, b] }, 'before the log began');
+  t.deepEqual(now(second.last(10)), [a, b]);
+  t.deepEqual(now(second.after(p.id, 10)), { known: true, events: [b], truncated: false });
+  t.deepEqual(now(second.after('4999-0', 10)), { known: false, events: [a, b] }, 'before the log began');
 });
 
 test('SqliteLog: a reopen keeps retention: what expired stays unknown, and a smaller bound trims in the background', (t) => {
@@ -105,14 +123,14 @@ test('SqliteLog: a reopen keeps retention: what expired stays unknown, and a sma
 
   const { defer, steps, runOne } = manualDefer();
   const second = open(t, { dir, maxLines: 2, now: clock.now, defer, retentionChunk: 2 });
-  t.false(second.after(m[1].id, 10).known, 'expired before the restart');
-  t.true(second.after(m[2].id, 10).known, 'the last deleted before the restart');
+  t.false(now(second.after(m[1].id, 10)).known, 'expired before the restart');
+  t.true(now(second.after(m[2].id, 10)).known, 'the last deleted before the restart');
   t.is(steps.length, 1, 'the trim to the new bound is queued at open, not done then');
-  t.is(second.last(10).length, 5);
+  t.is(now(second.last(10)).length, 5);
   runOne();
-  t.deepEqual(second.last(10), m.slice(5));
+  t.deepEqual(now(second.last(10)), m.slice(5));
   runOne();
-  t.deepEqual(second.last(10), m.slice(6));
+  t.deepEqual(now(second.last(10)), m.slice(6));
   t.is(steps.length, 0);
 });
 
@@ -122,28 +140,123 @@ test('SqliteLog: retention deletes in chunks, one step a turn, one step queued a
   const m = sayMany(log, 12);
   log.commit();
   t.is(steps.length, 1);
-  t.is(log.last(100).length, 12, 'nothing deleted during the commit');
+  t.is(now(log.last(100)).length, 12, 'nothing deleted during the commit');
   log.stamp(say('x'));
   log.commit();
   t.is(steps.length, 1, 'a second commit does not queue a second step');
   const sizes: number[] = [];
   for (let i = 0; i < 10 && steps.length > 0; i++) {
     runOne();
-    sizes.push(log.last(100).length);
+    sizes.push(now(log.last(100)).length);
   }
   t.deepEqual(sizes, [10, 7, 5]);
-  t.deepEqual(log.last(100).slice(0, 4), m.slice(8));
+  t.deepEqual(now(log.last(100)).slice(0, 4), m.slice(8));
+});
+
+test('SqliteLog: a read longer than a page reads its older pages on later turns, and answers what one read would', (t) => {
+  const manual = manualDefer();
+  const clock = manualClock(1000);
+  const log = open(t, { dir: tempDir(t), maxLines: 1000, now: clock.now, defer: manual.defer, pageRows: 3 });
+  const m = sayMany(log, 20);
+  log.commit();
+  const pending = sayMany(log, 2, 'p');
+  const all = [...m, ...pending];
+  /** Runs a read's deferred pages; how many turns it took. */
+  const drive = <T>(answer: Answer<T>): { value: T; turns: number } => {
+    if (!isObservable(answer)) return { value: answer, turns: 0 };
+    let got: { value: T } | undefined;
+    t.teardown(() => subscription.unsubscribe());
+    const subscription = answer.subscribe((value) => (got = { value }));
+    let turns = 0;
+    while (got === undefined && manual.steps.length > 0) {
+      t.is(manual.steps.length, 1, 'one page a turn');
+      manual.runOne();
+      turns++;
+    }
+    if (got === undefined) throw new Error('the read never answered');
+    return { value: got.value, turns };
+  };
+  for (const limit of [0, 1, 2, 3, 4, 6, 7, 19, 20, 21, 22, 23, 50]) {
+    for (const from of [0, 4, 17, 19, 20]) {
+      const following = all.slice(from + 1);
+      const need = Math.max(0, Math.min(limit, following.length) - pending.slice(Math.max(0, from - 19)).length);
+      const { value, turns } = drive(log.after(all[from].id, limit));
+      t.deepEqual(
+        value,
+        { known: true, events: following.slice(Math.max(0, following.length - limit)), truncated: following.length > limit },
+        `after ${from}, ${limit}`,
+      );
+      t.is(turns, Math.max(0, Math.ceil(need / 3) - 1), `after ${from}, ${limit}: ${need} stored rows, 3 a turn`);
+    }
+    t.deepEqual(drive(log.last(limit)).value, all.slice(Math.max(0, all.length - limit)), `last ${limit}`);
+  }
+  const unknown = drive(log.after('1-0', 10));
+  t.deepEqual(unknown.value, { known: false, events: all.slice(-10) }, 'an unknown id: the newest page');
+  t.is(unknown.turns, 2, 'read in pages too (8 stored rows, 3 a turn)');
+});
+
+test('SqliteLog: a paged read answers the log as it was asked; closing the log meanwhile answers nothing; unsubscribing cancels it', (t) => {
+  const manual = manualDefer();
+  const clock = manualClock(1000);
+  const log = open(t, { dir: tempDir(t), maxLines: 1000, now: clock.now, defer: manual.defer, pageRows: 2 });
+  const m = sayMany(log, 10);
+  log.commit();
+  const answer = log.after(m[0].id, 100);
+  if (!isObservable(answer)) return t.fail('nine stored events, two a turn: answered later');
+  const seen: After[] = [];
+  const subscription = answer.subscribe((found) => seen.push(found));
+  t.teardown(() => subscription.unsubscribe());
+  // Said and committed between the pages: newer than what was asked for, not in the answer.
+  const later = sayMany(log, 3, 'later');
+  log.commit();
+  while (manual.steps.length > 0) manual.runOne();
+  t.deepEqual(seen, [{ known: true, events: m.slice(1), truncated: false }]);
+  const reading = readingNow(log, () => manual.steps.length > 0 && (manual.runOne(), true));
+  t.deepEqual(reading.after(m[8].id, 100), { known: true, events: [m[9], ...later], truncated: false }, 'and the next read has them');
+
+  const cancelled = log.last(13);
+  if (!isObservable(cancelled)) return t.fail('answered later');
+  cancelled.subscribe(() => t.fail('unsubscribed: no answer')).unsubscribe();
+  t.is(manual.steps.length, 0, 'its next page is no longer queued');
+
+  const closing = log.after(m[0].id, 100);
+  if (!isObservable(closing)) return t.fail('answered later');
+  const answers: After[] = [];
+  const closingSubscription = closing.subscribe((found) => answers.push(found));
+  t.teardown(() => closingSubscription.unsubscribe());
+  log.close();
+  while (manual.steps.length > 0) manual.runOne();
+  t.deepEqual(answers, [{ known: false, events: [] }]);
+});
+
+test('SqliteLog: retention that passes the id while a since read is paged answers unknown (there may be a gap)', (t) => {
+  const manual = manualDefer();
+  const clock = manualClock(1000);
+  const log = open(t, { dir: tempDir(t), maxLines: 6, now: clock.now, defer: manual.defer, pageRows: 2, retentionChunk: 100 });
+  const m = sayMany(log, 6);
+  log.commit();
+  const answer = log.after(m[0].id, 100);
+  if (!isObservable(answer)) return t.fail('answered later');
+  const seen: After[] = [];
+  const subscription = answer.subscribe((found) => seen.push(found));
+  t.teardown(() => subscription.unsubscribe());
+  sayMany(log, 3, 'more');
+  log.commit(); // 9 rows over a bound of 6: a retention step is queued after the read's page
+  log.flushRetention(); // m0..m2 deleted: the id m0 is no longer known
+  while (manual.steps.length > 0) manual.runOne();
+  t.is(seen.length, 1);
+  t.false(seen[0].known);
 });
 
 test('SqliteLog: retention on the default scheduler runs on later turns of the event loop', async (t) => {
   const log = open(t, { dir: tempDir(t), maxLines: 10, retentionChunk: 7 });
   sayMany(log, 40);
   log.commit();
-  t.is(log.last(100).length, 40);
+  t.is(now(log.last(100)).length, 40);
   await new Promise((resolve) => setImmediate(resolve));
-  t.is(log.last(100).length, 33, 'one chunk on the next turn');
+  t.is(now(log.last(100)).length, 33, 'one chunk on the next turn');
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
-  t.is(log.last(100).length, 10);
+  t.is(now(log.last(100)).length, 10);
 });
 
 test('SqliteLog: a writer killed with SIGKILL loses nothing it committed, and ids continue after its last', async (t) => {
@@ -176,11 +289,11 @@ test('SqliteLog: a writer killed with SIGKILL loses nothing it committed, and id
   t.is(await exited, 'SIGKILL');
   t.true(fs.existsSync(path.join(dir, `${LOG_FILE}-wal`)), 'killed before any checkpoint could remove its WAL');
 
-  const log = open(t, { dir, maxLines: 1_000_000 });
-  const stored = new Set(log.last(1_000_000).map((s) => s.id));
+  const log = open(t, { dir, maxLines: 1_000_000, pageRows: Number.MAX_SAFE_INTEGER });
+  const stored = new Set(now(log.last(1_000_000)).map((s) => s.id));
   const missing = reported.filter((id) => !stored.has(id));
   t.deepEqual(missing, [], 'every id reported committed is in the log');
-  const newest = log.last(1)[0].id;
+  const newest = now(log.last(1))[0].id;
   t.true(compareIds(reported[reported.length - 1], newest) <= 0);
   const next = log.stamp(say('after the crash'));
   t.true(compareIds(newest, next.id) < 0);
@@ -255,14 +368,14 @@ test('SqliteLog: a full disk (size cap) degrades the log once: onTrouble told on
   const after = log.stamp(whisper('and whispering'));
   t.true(compareIds(before.id, after.id) < 0);
   log.commit();
-  t.deepEqual(log.last(10), []);
-  t.deepEqual(log.after(committed[0], 10), { known: false, events: [] });
+  t.deepEqual(now(log.last(10)), []);
+  t.deepEqual(now(log.after(committed[0], 10)), { known: false, events: [] });
   t.is(troubles.length, 1);
   t.notThrows(() => log.close());
   // What was committed before the disk filled up is all there after a restart.
-  const reopened = open(t, { dir, maxLines: 1_000_000, now: clock.now });
+  const reopened = open(t, { dir, maxLines: 1_000_000, now: clock.now, pageRows: Number.MAX_SAFE_INTEGER });
   t.deepEqual(
-    reopened.last(1_000_000).map((s) => s.id),
+    now(reopened.last(1_000_000)).map((s) => s.id),
     committed,
   );
 });
@@ -340,8 +453,8 @@ if (mountable) {
     t.notThrows(() => {
       log.stamp(say('on we go'));
       log.commit();
-      log.last(10);
-      log.after('1-0', 10);
+      now(log.last(10));
+      now(log.after('1-0', 10));
     });
   });
 } else if (!root) {
