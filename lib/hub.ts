@@ -55,8 +55,8 @@ export interface Hub {
   rename(id: string, name: string): Answer<RenameResult>;
   /**
    * Takes a name whoever holds it (a login takes its account's name): the holder, if another
-   * member, gets its address back as its name and a `reclaimed` event in its inbox. 'taken'
-   * only when a shared hub cannot reach the holder's node.
+   * member, gets its address back as its name and a `reclaimed` event in its inbox, on
+   * whatever node it is (a shared hub). 'taken' only when the claimer is not a member.
    */
   claim(id: string, name: string): Answer<RenameResult>;
   /** Everyone online, in the order they joined. */

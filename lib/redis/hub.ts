@@ -17,10 +17,22 @@ import { Event, EventStamp, nameKey } from '../protocol';
 import { IdClock, formatId, isLogged, parseId } from '../store/log';
 import { Link, LinkState } from './link';
 import { Reconciler } from './reconcile';
-import { APPEND, JOIN, LEAVE, LIST, RENAME, WHISPER } from './scripts';
+import { APPEND, CLAIM, JOIN, LEAVE, LIST, RENAME, WHISPER } from './scripts';
 import { Pending, PendingItem, PendingLeave, PendingLine, StreamReader } from './stream';
 import { RedisStreamLog } from './stream-log';
-import { Entry, StreamEvent, decodeEnvelope, decodeLetter, decodeList, decodeTakenBack, encodeEntry, encodeEnvelope, encodeRecord, globalId } from './wire';
+import {
+  Entry,
+  StreamEvent,
+  decodeEnvelope,
+  decodeLetter,
+  decodeList,
+  decodeReclaimed,
+  decodeTakenBack,
+  encodeEntry,
+  encodeEnvelope,
+  encodeRecord,
+  globalId,
+} from './wire';
 
 export interface RedisHubOptions {
   /** `redis://HOST:PORT` (ioredis URL syntax: `redis://:password@host:port/db` works too). */
@@ -268,12 +280,15 @@ export class RedisHub implements Hub {
   }
 
   /**
-   * A holder on this node gets its address back (here and in Redis) before the name is claimed;
-   * a holder on another node is not reached yet: the claim then answers 'taken'.
+   * Takes the name whoever holds it. Linked, the CLAIM script takes it in one step from a
+   * holder on any node, which gets its address back as its name; a holder here is told at
+   * once, one on another node by its node (`reclaimedElsewhere`). Cut off, a holder on this
+   * node gets its address back (here, and in Redis at the re-sync) before the name is claimed.
    */
   claim(id: string, name: string): Answer<RenameResult> {
     const holder = this.local.holder(name);
     const displaced = holder === undefined || holder === id ? undefined : this.local.get(holder);
+    if (this.link.linked && this.local.has(id)) return this.claimEverywhere(id, name, displaced);
     if (!displaced) return this.rename(id, name);
     const freed$ = this.rename(displaced.id, displaced.addr);
     const next$ = (): Answer<RenameResult> => {
@@ -287,6 +302,33 @@ export class RedisHub implements Hub {
         return isObservable(answer$) ? answer$ : of(answer$);
       }),
     );
+  }
+
+  private claimEverywhere(id: string, name: string, displaced: Presence | undefined): Answer<RenameResult> {
+    const presence = this.local.get(id);
+    const told = encodeEnvelope(this.nodeId, { kind: 'rename', addr: presence?.addr ?? '', name });
+    const takeHere = (): RenameResult => {
+      if (displaced && this.local.get(displaced.id)?.name === displaced.name) this.reclaimedHere(displaced.id, displaced.name);
+      this.reconcile.renamed(id, name);
+      return this.renameHere(id, name);
+    };
+    return defer(() => from(CLAIM.run(this.link.cmd, [this.prefix, globalId(this.nodeId, id), nameKey(name), name, told]))).pipe(
+      map(takeHere),
+      // Redis went away mid-claim: decide here, as when not linked; the re-sync settles it.
+      catchError((err: unknown) => {
+        this.link.trouble(err);
+        return of(takeHere());
+      }),
+    );
+  }
+
+  /** A login took this member's name: it goes back to its address, and is told so. */
+  private reclaimedHere(id: string, name: string): void {
+    const presence = this.local.unname(id);
+    if (!presence) return;
+    this.reconcile.renamed(id, presence.addr);
+    this.reconcile.changed();
+    this.inboxes.deliver(id, { kind: 'reclaimed', name, addr: presence.addr });
   }
 
   list(): Answer<readonly Presence[]> {
@@ -526,9 +568,17 @@ export class RedisHub implements Hub {
       const mine = `${this.nodeId}/`;
       const back = decodeTakenBack(message);
       if (back?.to.startsWith(mine)) return this.giveBack(back.to.slice(mine.length), back.lost, back.addr);
+      const reclaimed = decodeReclaimed(message);
+      if (reclaimed?.to.startsWith(mine)) return this.reclaimedElsewhere(reclaimed.to.slice(mine.length), reclaimed.reclaimed);
       const letter = decodeLetter(message);
       if (letter?.to.startsWith(mine)) this.inboxes.deliver(letter.to.slice(mine.length), { kind: 'private', from: letter.from, text: letter.text });
     }
+  }
+
+  /** A login on another node took this member's name (the CLAIM script): unless it already let go of it. */
+  private reclaimedElsewhere(id: string, name: string): void {
+    const presence = this.local.get(id);
+    if (presence && nameKey(presence.name) === nameKey(name)) this.reclaimedHere(id, presence.name);
   }
 
   /** Redis gave a name this member took during a cut back to the one who held it all along. */

@@ -20,7 +20,8 @@
  *                          `since|` an id before it is unknown (RESYNC sets it)
  *   p:events         channel: renames, JSON {o: origin node, e: {kind: 'rename', addr, name}}
  *   p:inbox:ID       channel: JSON {to: gid, from, text}, private messages for node ID, or
- *                          {to: gid, lost: name, addr}: a name taken back (RESYNC)
+ *                          {to: gid, lost: name, addr}: a name taken back (RESYNC), or
+ *                          {to: gid, reclaimed: name, addr}: a name taken by a login (CLAIM)
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -143,6 +144,45 @@ export const RENAME = new Script(`
 local p, gid, key = ARGV[1], ARGV[2], ARGV[3]
 local holder = redis.call('HGET', p..':names', key)
 if holder and holder ~= gid then return 0 end
+redis.call('HSET', p..':names', key, gid)
+local raw = redis.call('HGET', p..':members', gid)
+if raw then
+  local rec = cjson.decode(raw)
+  if rec.k ~= key and redis.call('HGET', p..':names', rec.k) == gid then redis.call('HDEL', p..':names', rec.k) end
+  rec.k = key
+  rec.n = ARGV[4]
+  redis.call('HSET', p..':members', gid, cjson.encode(rec))
+end
+redis.call('PUBLISH', p..':events', ARGV[5])
+return 1
+`);
+
+/**
+ * ARGV: prefix, gid, nameKey, name, rename envelope JSON. RENAME whoever holds the name (a
+ * login takes its account's name): a holder that is another member gets its address back as
+ * its name (its address key, `ak`, claimed if free), its node is told on its inbox channel
+ * (`{to, reclaimed: name, addr}`) and the others on the events channel, in the same step.
+ * Returns 1.
+ */
+export const CLAIM = new Script(`
+local p, gid, key = ARGV[1], ARGV[2], ARGV[3]
+local holder = redis.call('HGET', p..':names', key)
+if holder and holder ~= gid then
+  redis.call('HDEL', p..':names', key)
+  local raw = redis.call('HGET', p..':members', holder)
+  if raw then
+    local rec = cjson.decode(raw)
+    local taken = rec.n
+    rec.n = rec.a
+    if rec.ak then
+      rec.k = rec.ak
+      redis.call('HSETNX', p..':names', rec.ak, holder)
+    end
+    redis.call('HSET', p..':members', holder, cjson.encode(rec))
+    redis.call('PUBLISH', p..':inbox:'..rec.node, cjson.encode({to = holder, reclaimed = taken, addr = rec.a}))
+    redis.call('PUBLISH', p..':events', cjson.encode({o = rec.node, e = {kind = 'rename', addr = rec.a, name = rec.a}}))
+  end
+end
 redis.call('HSET', p..':names', key, gid)
 local raw = redis.call('HGET', p..':members', gid)
 if raw then
@@ -328,4 +368,4 @@ end
 return {list_members(p), redis.call('SMEMBERS', p..':nodes')}
 `);
 
-export const SCRIPTS: readonly Script[] = [JOIN, LEAVE, APPEND, AFTER, RENAME, LIST, WHISPER, HEARTBEAT, REAP, RESYNC, SETTLE];
+export const SCRIPTS: readonly Script[] = [JOIN, LEAVE, APPEND, AFTER, RENAME, CLAIM, LIST, WHISPER, HEARTBEAT, REAP, RESYNC, SETTLE];

@@ -111,6 +111,20 @@ export function encodeEntry(entry: Entry): string {
   return JSON.stringify({ o: entry.o, e: event, q: entry.q, t: entry.t, s: entry.s ? 1 : undefined, r: entry.r ? 1 : undefined });
 }
 
+/** A name a login on another node took from a member of this one (the CLAIM script). */
+export interface NameReclaimed {
+  readonly to: string;
+  readonly reclaimed: string;
+  readonly addr: string;
+}
+
+/** A `NameReclaimed` on an inbox channel; undefined for anything else. */
+export function decodeReclaimed(json: string): NameReclaimed | undefined {
+  const m = parse(json);
+  if (!m || !isString(m.to) || !isString(m.reclaimed) || !isString(m.addr)) return undefined;
+  return { to: m.to, reclaimed: sanitize(m.reclaimed), addr: sanitize(m.addr) };
+}
+
 /** A `NameTakenBack` on an inbox channel; undefined for a private message or anything else. */
 export function decodeTakenBack(json: string): NameTakenBack | undefined {
   const m = parse(json);

@@ -41,8 +41,8 @@ interface Node {
   readonly stderr: string[];
 }
 
-async function startNode(t: ExecutionContext, redis: RedisServer, nodeTimeoutS: number): Promise<Node> {
-  const child = serverProcess(['--port', '0', '--no-web', '--redis', redis.url, '--node-timeout', String(nodeTimeoutS), '--rate-limit', '0']);
+async function startNode(t: ExecutionContext, redis: RedisServer, nodeTimeoutS: number, extra: readonly string[] = []): Promise<Node> {
+  const child = serverProcess(['--port', '0', '--no-web', '--redis', redis.url, '--node-timeout', String(nodeTimeoutS), '--rate-limit', '0', ...extra]);
   t.teardown(() => {
     child.kill('SIGKILL');
   });
@@ -132,6 +132,28 @@ it(title('two nodes: cross-node broadcast in per-sender order, who, private mess
   await bob.end();
   await alice.expectLine(`[${bob.addr}]bob:已下线`);
   t.deepEqual(await alice.who(), [`[${alice.addr}]alice:在线...`]);
+});
+
+it(title("a login on one node replaces the same account's login on another: logged out there, its address back as its name"), async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  // Passwords over plain TCP, on loopback, for the test.
+  const [a, b] = await Promise.all([0, 1].map(() => startNode(t, redis, CALM_TIMEOUT_S, ['--allow-plaintext-auth'])));
+  const first = await join(t, a);
+  await first.send('rename|alice');
+  await first.expectLine('您已更改用户名为:alice');
+  await first.send('register|alice-pass-1');
+  await first.expectLine('用户名alice注册成功,您已登录');
+  const second = await join(t, b);
+  await until(first, `[${second.addr}]${second.addr}:已上线`);
+  await second.send('login|alice|alice-pass-1');
+  await second.expectLine('登录成功,您的用户名为:alice');
+  await until(first, `您的账号已在别处登录,此连接已退出登录,名字恢复为${first.addr}`);
+  for (const client of [first, second]) t.deepEqual(await client.who(), [`[${first.addr}]${first.addr}:在线...`, `[${second.addr}]alice:在线...`]);
+  await first.send('to|alice|are you me?');
+  await second.expectLine(`${first.addr} : are you me?`);
+  await first.send('rename|alice');
+  await first.expectLine('用户名alice已被注册,请使用"login|alice|密码"登录');
 });
 
 it(title('a rename race across nodes: exactly one wins'), async (t) => {

@@ -159,6 +159,42 @@ it(title('private messages are routed to the node holding the name, both ways; u
   t.false(await answerOf(a.whisper('x', 'bobby', 'hi')));
 });
 
+it(title('claim (a login) takes a name from its holder on any node: the holder gets its address back and is told, everyone sees both names'), async (t) => {
+  const [a, b, c] = await cluster(t, 3);
+  const inboxX = new Recorder(a.inbox('x'));
+  const inboxW = new Recorder(a.inbox('w'));
+  const inboxY = new Recorder(b.inbox('y'));
+  t.teardown(() => (inboxX.stop(), inboxW.stop(), inboxY.stop()));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  await answerOf(a.join({ id: 'w', addr: '10.0.0.1:2' }));
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  t.is(await answerOf(a.rename('x', 'alice')), 'ok');
+
+  // Held on another node: taken in one step.
+  t.is(await answerOf(b.claim('y', 'Alice')), 'ok');
+  await inboxX.until((v) => v.length >= 1, 5000, 'x told on its own node');
+  t.deepEqual(inboxX.values, [{ kind: 'reclaimed', name: 'alice', addr: '10.0.0.1:1' }]);
+  const names = async (hub: RedisHub) => Object.fromEntries((await answerOf(hub.list())).map((p) => [p.addr, p.name]));
+  const expected = { '10.0.0.1:1': '10.0.0.1:1', '10.0.0.1:2': '10.0.0.1:2', '10.0.0.2:2': 'Alice' };
+  for (const hub of [a, b, c]) t.deepEqual(await names(hub), expected);
+  await answerOf(c.join({ id: 'z', addr: '10.0.0.3:3' }));
+  t.true(await answerOf(c.whisper('z', 'ALICE', 'to the new holder')));
+  await inboxY.until((v) => v.length >= 1, 5000, 'the private line reaches the new holder');
+  t.deepEqual(inboxY.values, [{ kind: 'private', from: '10.0.0.3:3', text: 'to the new holder' }]);
+  t.is(await answerOf(a.rename('x', 'alice')), 'taken', 'the old holder cannot take it back by renaming');
+
+  // Held on the claimer's own node: taken, and the holder told at once.
+  t.is(await answerOf(a.rename('w', 'wendy')), 'ok');
+  t.is(await answerOf(a.claim('x', 'WENDY')), 'ok');
+  t.deepEqual(inboxW.values, [{ kind: 'reclaimed', name: 'wendy', addr: '10.0.0.1:2' }]);
+  t.is((await names(b))['10.0.0.1:2'], '10.0.0.1:2');
+  t.is((await names(b))['10.0.0.1:1'], 'WENDY');
+  // The holder's own node hears of it on its inbox channel too: told once, not twice.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.is(inboxW.values.length, 1);
+  t.is(inboxX.values.length, 1);
+});
+
 it(title('a dead node (lease expired) is reaped once: its users announced offline once on every node, names freed'), async (t) => {
   const nodeTimeoutMs = 600;
   const [a, b, c] = await cluster(t, 3, { nodeTimeoutMs });
