@@ -26,3 +26,17 @@ test('without a scenario: the complaint on stderr, exit 1', async (t) => {
   t.is(stdout, '');
   t.regex(stderr, /^rx-im-bench: name one scenario/);
 });
+
+test('bench:replay: a bad flag is one line on stderr naming it, exit 1, before anything is built or started', async (t) => {
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['-r', 'ts-node/register/transpile-only', 'bench/replay-load.ts', '--events', '0'],
+      { cwd: ROOT, timeout: 30_000 },
+      (err, out, errOut) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: out, stderr: errOut }),
+    );
+  });
+  t.is(code, 1);
+  t.is(stdout, '');
+  t.is(stderr, 'bench:replay: --events must be a whole number from 1 to 100000, got 0\n');
+});
