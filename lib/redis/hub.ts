@@ -288,7 +288,7 @@ export class RedisHub implements Hub {
   claim(id: string, name: string): Answer<RenameResult> {
     const holder = this.local.holder(name);
     const displaced = holder === undefined || holder === id ? undefined : this.local.get(holder);
-    if (this.link.linked && this.local.has(id)) return this.claimEverywhere(id, name, displaced);
+    if (this.link.linked && this.local.has(id)) return this.claimEverywhere(id, name);
     if (!displaced) return this.rename(id, name);
     const freed$ = this.rename(displaced.id, displaced.addr);
     const next$ = (): Answer<RenameResult> => {
@@ -304,13 +304,21 @@ export class RedisHub implements Hub {
     );
   }
 
-  private claimEverywhere(id: string, name: string, displaced: Presence | undefined): Answer<RenameResult> {
+  private claimEverywhere(id: string, name: string): Answer<RenameResult> {
     const presence = this.local.get(id);
     const told = encodeEnvelope(this.nodeId, { kind: 'rename', addr: presence?.addr ?? '', name });
+    // Here, as Redis now has it: whoever holds the name on this node when the answer comes (not
+    // when it was asked: another login or rename may have come between) gives it up.
     const takeHere = (): RenameResult => {
-      if (displaced && this.local.get(displaced.id)?.name === displaced.name) this.reclaimedHere(displaced.id, displaced.name);
+      if (!this.local.has(id)) return 'taken';
+      const displaced = this.local.take(id, name);
+      if (displaced) {
+        this.reconcile.renamed(displaced.id, displaced.addr);
+        this.inboxes.deliver(displaced.id, { kind: 'reclaimed', name: displaced.name, addr: displaced.addr });
+      }
       this.reconcile.renamed(id, name);
-      return this.renameHere(id, name);
+      this.reconcile.changed();
+      return 'ok';
     };
     return defer(() => from(CLAIM.run(this.link.cmd, [this.prefix, globalId(this.nodeId, id), nameKey(name), name, told]))).pipe(
       map(takeHere),

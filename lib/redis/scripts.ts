@@ -174,10 +174,9 @@ if holder and holder ~= gid then
     local rec = cjson.decode(raw)
     local taken = rec.n
     rec.n = rec.a
-    if rec.ak then
-      rec.k = rec.ak
-      redis.call('HSETNX', p..':names', rec.ak, holder)
-    end
+    -- Its address's key (a record older than the ak field has none: it then holds no key).
+    rec.k = rec.ak or ''
+    if rec.ak then redis.call('HSETNX', p..':names', rec.ak, holder) end
     redis.call('HSET', p..':members', holder, cjson.encode(rec))
     redis.call('PUBLISH', p..':inbox:'..rec.node, cjson.encode({to = holder, reclaimed = taken, addr = rec.a}))
     redis.call('PUBLISH', p..':events', cjson.encode({o = rec.node, e = {kind = 'rename', addr = rec.a, name = rec.a}}))

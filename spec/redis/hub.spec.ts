@@ -195,6 +195,27 @@ it(title('claim (a login) takes a name from its holder on any node: the holder g
   t.is(inboxX.values.length, 1);
 });
 
+it(title('two logins to one name on one node, a round trip apart: the later one holds it here and in Redis, the earlier one is told once'), async (t) => {
+  const [a, b] = await cluster(t, 2);
+  const inbox1 = new Recorder(a.inbox('y1'));
+  const inbox2 = new Recorder(a.inbox('y2'));
+  t.teardown(() => (inbox1.stop(), inbox2.stop()));
+  await answerOf(a.join({ id: 'y1', addr: '10.0.0.1:1' }));
+  await answerOf(a.join({ id: 'y2', addr: '10.0.0.1:2' }));
+  // Both asked before either answer: the holder that matters is the one when the answer comes.
+  t.deepEqual(await Promise.all([answerOf(a.claim('y1', 'alice')), answerOf(a.claim('y2', 'alice'))]), ['ok', 'ok']);
+  const names = async (hub: RedisHub) => Object.fromEntries((await answerOf(hub.list())).map((p) => [p.addr, p.name]));
+  t.deepEqual(await names(b), { '10.0.0.1:1': '10.0.0.1:1', '10.0.0.1:2': 'alice' }, 'Redis');
+  // This node's own view: a private line from here goes by it, one from the other node by Redis's.
+  await answerOf(b.join({ id: 'z', addr: '10.0.0.2:2' }));
+  t.true(await answerOf(a.whisper('y1', 'alice', 'from this node')));
+  t.true(await answerOf(b.whisper('z', 'alice', 'from the other node')));
+  await inbox2.until((v) => v.length >= 2, 5000, 'both private lines');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  t.deepEqual(inbox1.values, [{ kind: 'reclaimed', name: 'alice', addr: '10.0.0.1:1' }]);
+  t.deepEqual(inbox2.values.map((e) => (e.kind === 'private' ? e.text : e.kind)).sort(), ['from the other node', 'from this node']);
+});
+
 it(title('a dead node (lease expired) is reaped once: its users announced offline once on every node, names freed'), async (t) => {
   const nodeTimeoutMs = 600;
   const [a, b, c] = await cluster(t, 3, { nodeTimeoutMs });
