@@ -71,6 +71,16 @@ interface StoredPage {
   readonly more: boolean;
 }
 
+/** Where a paged read is: its pages so far (each oldest first, the newest page first), what it still wants. */
+interface PagedRead {
+  readonly pages: Stamped<LoggedEvent>[][];
+  wanted: number;
+  /** The oldest row read so far: the next page is older. */
+  before: IdParts;
+  /** A row older than the pages follows. */
+  more: boolean;
+}
+
 /** After every id (ms is at most 15 digits, seq 9). */
 const END: IdParts = { ms: Number.MAX_SAFE_INTEGER, seq: Number.MAX_SAFE_INTEGER };
 /** Before every id. */
@@ -259,43 +269,43 @@ export class SqliteLog implements MessageLog {
    * The newest `need` stored events after `after`, oldest first, and whether older ones
    * precede them. The newest page is read now; when the answer is longer, each older page on
    * a later turn (`defer`), so that a reply of 10,000 events never holds the event loop for its
-   * whole read: the answer is then an Observable (subscribe it once). The events are those
-   * stored when it was asked: a page only reads rows older than the last one. Undefined when a
-   * read fails (the log degrades) or the log closes meanwhile.
+   * whole read: the answer is then an Observable, each subscription reading on from the first
+   * page by itself. The events are those stored when it was asked: a page only reads rows
+   * older than the last one. Undefined when a read fails (the log degrades) or the log closes
+   * meanwhile.
    */
   private stored(need: number, after: IdParts): Answer<StoredPage | undefined> {
-    const pages: Stamped<LoggedEvent>[][] = [];
-    let wanted = need;
-    let before = END;
-    let more = false;
-    // One page older than `before`: true when the answer is complete, undefined when the read failed.
-    const step = (): boolean | undefined => {
-      const take = Math.min(wanted, this.pageRows);
+    // One page older than the read's `before`: true when the answer is complete, undefined when the read failed.
+    const step = (read: PagedRead): boolean | undefined => {
+      const take = Math.min(read.wanted, this.pageRows);
       // One row more than needed says whether more follow.
-      const rows = this.read(() => this.newestBetween.all(after.ms, after.seq, before.ms, before.seq, take + 1) as Row[]);
+      const rows = this.read(() => this.newestBetween.all(after.ms, after.seq, read.before.ms, read.before.seq, take + 1) as Row[]);
       if (rows === undefined) return undefined;
       const kept = rows.length > take ? rows.slice(0, take) : rows;
-      pages.push(toStamped(kept));
-      wanted -= kept.length;
-      more = rows.length > take;
-      if (!more || wanted === 0) return true;
-      before = kept[kept.length - 1];
+      read.pages.push(toStamped(kept));
+      read.wanted -= kept.length;
+      read.more = rows.length > take;
+      if (!read.more || read.wanted === 0) return true;
+      read.before = kept[kept.length - 1];
       return false;
     };
-    const answer = (): StoredPage => ({ events: pages.reverse().flat(), more });
-    const first = step();
-    if (first === undefined) return undefined;
-    if (first) return answer();
+    const answer = (read: PagedRead): StoredPage => ({ events: [...read.pages].reverse().flat(), more: read.more });
+    const first: PagedRead = { pages: [], wanted: need, before: END, more: false };
+    const done = step(first);
+    if (done === undefined) return undefined;
+    if (done) return answer(first);
     return new Observable<StoredPage | undefined>((subscriber) => {
+      // Each subscription reads on from the first page on its own.
+      const read: PagedRead = { ...first, pages: [...first.pages] };
       let cancel: (() => void) | undefined;
       const next = (): void => {
         cancel = undefined;
-        const done = this.usable() ? step() : undefined;
-        if (done === false) {
+        const complete = this.usable() ? step(read) : undefined;
+        if (complete === false) {
           cancel = this.defer(next);
           return;
         }
-        subscriber.next(done === undefined ? undefined : answer());
+        subscriber.next(complete === undefined ? undefined : answer(read));
         subscriber.complete();
       };
       cancel = this.defer(next);

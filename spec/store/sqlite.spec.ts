@@ -195,7 +195,7 @@ test('SqliteLog: a read longer than a page reads its older pages on later turns,
   t.is(unknown.turns, 2, 'read in pages too (8 stored rows, 3 a turn)');
 });
 
-test('SqliteLog: a paged read answers the log as it was asked; closing the log meanwhile answers nothing; unsubscribing cancels it', (t) => {
+test('SqliteLog: a paged read answers the log as it was asked, to each subscription; closing the log meanwhile answers nothing; unsubscribing cancels it', (t) => {
   const manual = manualDefer();
   const clock = manualClock(1000);
   const log = open(t, { dir: tempDir(t), maxLines: 1000, now: clock.now, defer: manual.defer, pageRows: 2 });
@@ -213,6 +213,13 @@ test('SqliteLog: a paged read answers the log as it was asked; closing the log m
   t.deepEqual(seen, [{ known: true, events: m.slice(1), truncated: false }]);
   const reading = readingNow(log, () => manual.steps.length > 0 && (manual.runOne(), true));
   t.deepEqual(reading.after(m[8].id, 100), { known: true, events: [m[9], ...later], truncated: false }, 'and the next read has them');
+
+  // Subscribed again, after the first answered: the same answer, read again from the first page.
+  const again: After[] = [];
+  const second = answer.subscribe((found) => again.push(found));
+  t.teardown(() => second.unsubscribe());
+  while (manual.steps.length > 0) manual.runOne();
+  t.deepEqual(again, [{ known: true, events: m.slice(1), truncated: false }]);
 
   const cancelled = log.last(13);
   if (!isObservable(cancelled)) return t.fail('answered later');
