@@ -139,10 +139,20 @@ async function main(): Promise<void> {
     filler.send('cap|tags');
     filler.send('rename|filler');
     await filler.until((l) => l.startsWith('cap|ack'), 5000, 'cap|ack');
-    const first = filler.until((l) => l.includes(']filler:line 0 '), 30_000, 'the first line back');
+    // One watcher for both: the first line's id, then the last line (they may come in one read).
+    let firstId: string | undefined;
+    const last = filler.until(
+      (l) => {
+        if (firstId === undefined && l.includes(']filler:line 0 ')) firstId = idOf(l);
+        return l.includes(`]filler:line ${o.events - 1} `);
+      },
+      60_000,
+      'the last line back',
+    );
     for (let i = 0; i < o.events; i++) filler.send(`line ${i} of the log, an ordinary chat line`);
-    const since = before(idOf(await first) ?? '');
-    await filler.until((l) => l.includes(`]filler:line ${o.events - 1} `), 60_000, 'the last line back');
+    await last;
+    if (firstId === undefined) throw new Error('the first line came back without its id');
+    const since = before(firstId);
     filler.socket.end();
     process.stderr.write(`the log holds ${o.events} lines; fanout C=${o.clients} S=${o.senders} alone ...\n`);
 
