@@ -136,25 +136,32 @@ if first and (fields['entries-added'] == nil or tonumber(fields['entries-added']
 return {horizon, fields['last-generated-id'] or '0-0', redis.call('XREVRANGE', key, '+', '('..ARGV[2], 'COUNT', ARGV[3]), loss}
 `);
 
+/** Gives a member a free name (its old one released) and tells the other nodes. */
+const SET_NAME = `
+local function set_name(p, gid, key, name, told)
+  redis.call('HSET', p..':names', key, gid)
+  local raw = redis.call('HGET', p..':members', gid)
+  if raw then
+    local rec = cjson.decode(raw)
+    if rec.k ~= key and redis.call('HGET', p..':names', rec.k) == gid then redis.call('HDEL', p..':names', rec.k) end
+    rec.k = key
+    rec.n = name
+    redis.call('HSET', p..':members', gid, cjson.encode(rec))
+  end
+  redis.call('PUBLISH', p..':events', told)
+  return 1
+end
+`;
+
 /**
  * ARGV: prefix, gid, new nameKey, new name, rename envelope JSON. The atomic claim: 1 when
  * the name is now the member's (and the other nodes are told), 0 when someone else holds it.
  */
-export const RENAME = new Script(`
+export const RENAME = new Script(`${SET_NAME}
 local p, gid, key = ARGV[1], ARGV[2], ARGV[3]
 local holder = redis.call('HGET', p..':names', key)
 if holder and holder ~= gid then return 0 end
-redis.call('HSET', p..':names', key, gid)
-local raw = redis.call('HGET', p..':members', gid)
-if raw then
-  local rec = cjson.decode(raw)
-  if rec.k ~= key and redis.call('HGET', p..':names', rec.k) == gid then redis.call('HDEL', p..':names', rec.k) end
-  rec.k = key
-  rec.n = ARGV[4]
-  redis.call('HSET', p..':members', gid, cjson.encode(rec))
-end
-redis.call('PUBLISH', p..':events', ARGV[5])
-return 1
+return set_name(p, gid, key, ARGV[4], ARGV[5])
 `);
 
 /**
@@ -164,7 +171,7 @@ return 1
  * (`{to, reclaimed: name, addr}`) and the others on the events channel, in the same step.
  * Returns 1.
  */
-export const CLAIM = new Script(`
+export const CLAIM = new Script(`${SET_NAME}
 local p, gid, key = ARGV[1], ARGV[2], ARGV[3]
 local holder = redis.call('HGET', p..':names', key)
 if holder and holder ~= gid then
@@ -182,17 +189,7 @@ if holder and holder ~= gid then
     redis.call('PUBLISH', p..':events', cjson.encode({o = rec.node, e = {kind = 'rename', addr = rec.a, name = rec.a}}))
   end
 end
-redis.call('HSET', p..':names', key, gid)
-local raw = redis.call('HGET', p..':members', gid)
-if raw then
-  local rec = cjson.decode(raw)
-  if rec.k ~= key and redis.call('HGET', p..':names', rec.k) == gid then redis.call('HDEL', p..':names', rec.k) end
-  rec.k = key
-  rec.n = ARGV[4]
-  redis.call('HSET', p..':members', gid, cjson.encode(rec))
-end
-redis.call('PUBLISH', p..':events', ARGV[5])
-return 1
+return set_name(p, gid, key, ARGV[4], ARGV[5])
 `);
 
 const LIST_MEMBERS = `
