@@ -12,7 +12,9 @@
  *   p:alive:ID       string with a TTL: node ID's lease, renewed by its heartbeat
  *   p:reaped:ID      string: node ID was declared dead and its users announced offline
  *   p:tombs:ID       hash  nameKey -> gid: the names node ID's members held when it was reaped
- *                          (a member still connected there gets its name back when ID returns)
+ *                          (a member still connected there gets its name back when ID returns,
+ *                          unless a login took it meanwhile)
+ *   p:claimed        hash  nameKey -> gid: the last member a login gave the name (CLAIM)
  *   p:log            stream: the public events (joins, leaves, lines) in the one order every
  *                          node delivers them; field `e` = JSON Entry (wire.ts); MAXLEN ~ bound
  *   p:appended:ID    string: the last line sequence number (Entry.q) added for node ID
@@ -168,7 +170,8 @@ return set_name(p, gid, key, ARGV[4], ARGV[5])
  * ARGV: prefix, gid, nameKey, name, rename envelope JSON. RENAME whoever holds the name (a
  * login takes its account's name): a holder that is another member gets its address back as
  * its name (its address key, `ak`, claimed if free), its node is told on its inbox channel
- * (`{to, reclaimed: name, addr}`) and the others on the events channel, in the same step.
+ * (`{to, reclaimed: name, addr}`) and the others on the events channel, in the same step; a
+ * member of a node declared dead that held it does not get it back when its node returns.
  * Returns 1.
  */
 export const CLAIM = new Script(`${SET_NAME}
@@ -189,6 +192,8 @@ if holder and holder ~= gid then
     redis.call('PUBLISH', p..':events', cjson.encode({o = rec.node, e = {kind = 'rename', addr = rec.a, name = rec.a}}))
   end
 end
+-- A holder on a node declared dead meanwhile does not get it back when its node returns (RESYNC).
+redis.call('HSET', p..':claimed', key, gid)
 return set_name(p, gid, key, ARGV[4], ARGV[5])
 `);
 
@@ -283,8 +288,9 @@ return reaped
  * and announces (online) those the others have not seen (joined meanwhile, or everyone if this
  * node was reaped). These announcements go into the log with `r`: this node's users saw them
  * happen. A member whose name was taken elsewhere meanwhile falls back to its address, unless
- * it held the name all along and only lost it because this node was reaped (p:tombs:NODE):
- * then the newcomer falls back to its own address and its node is told on its inbox channel.
+ * it held the name all along and only lost it because this node was reaped (p:tombs:NODE),
+ * and the newcomer did not take it by logging in (p:claimed): then the newcomer falls back to
+ * its own address and its node is told on its inbox channel.
  * Returns the gids that lost their name, every member as LIST does, the registered nodes and
  * the log's last id (everything up to it that this node reads, it has been told).
  */
@@ -311,7 +317,7 @@ local tombs = p..':tombs:'..node
 local lost = {}
 for _, m in ipairs(cjson.decode(ARGV[4])) do
   local holder = redis.call('HGET', p..':names', m.k)
-  if holder and holder ~= m.g and redis.call('HGET', tombs, m.k) == m.g then
+  if holder and holder ~= m.g and redis.call('HGET', tombs, m.k) == m.g and redis.call('HGET', p..':claimed', m.k) ~= holder then
     local raw = redis.call('HGET', p..':members', holder)
     if raw then
       local rec = cjson.decode(raw)

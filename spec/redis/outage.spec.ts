@@ -201,6 +201,31 @@ it(title('a node the others declared dead while it was alive (paused) re-registe
   t.true(a.clustered);
 });
 
+it(title('a login elsewhere while a node was declared dead keeps the name when that node comes back; its member there is told it lost it'), async (t) => {
+  const {
+    redis,
+    hubs: [a, b],
+  } = await setup(t, 2, 9000);
+  const inboxX = new Recorder(a.inbox('x'));
+  const inboxY = new Recorder(b.inbox('y'));
+  t.teardown(() => (inboxX.stop(), inboxY.stop()));
+  await answerOf(a.join({ id: 'x', addr: '10.0.0.1:1' }));
+  t.is(await answerOf(a.rename('x', 'xena')), 'ok');
+  await answerOf(b.join({ id: 'y', addr: '10.0.0.2:2' }));
+  // What a survivor does when a's lease runs out, done now by hand; a finds out at its next
+  // heartbeat (3 s here), and the login on b comes before that.
+  const admin = new Redis(redis.url);
+  t.teardown(() => admin.disconnect());
+  await admin.del('rx-im:alive:n0');
+  await REAP.run(admin, ['rx-im', 1000]);
+  t.is(await answerOf(b.claim('y', 'Xena')), 'ok');
+  await inboxX.until((v) => v.length >= 1, 10_000, 'x told at the re-sync');
+  t.deepEqual(inboxX.values, [{ kind: 'nameLost', name: 'xena', addr: '10.0.0.1:1' }]);
+  t.deepEqual(await names(b), ['10.0.0.1:1', 'Xena']);
+  t.deepEqual(await names(a), ['10.0.0.1:1', 'Xena']);
+  t.deepEqual(inboxY.values, [], 'the login is not told anything');
+});
+
 it(title('a Redis that hangs (SIGSTOP): the node degrades instead of leaving commands waiting, and recovers on SIGCONT'), async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
