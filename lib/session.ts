@@ -388,7 +388,8 @@ class Conversation {
       const { scheduler } = this;
       const lines$ = defer(() => {
         const read$ = read();
-        return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler, this.asReplayed))) : paced(read$, scheduler, this.asReplayed);
+        const render = (item: Replayed): Output => this.asReplayed(item);
+        return isObservable(read$) ? read$.pipe(concatMap((all) => paced(all, scheduler, render))) : paced(read$, scheduler, render);
       });
       this.splice ??= new Splice<Output>(this.out, idOf, compareIds, {
         onReplayError: () => [HISTORY.end],
@@ -399,7 +400,10 @@ class Conversation {
     });
   }
 
-  private readonly asReplayed = (item: Replayed): Output => (typeof item === 'string' ? item : new Line(renderEvent(item.event, this.t), item));
+  // A method, not an arrow field: no closure per connection (made only when a replay runs).
+  private asReplayed(item: Replayed): Output {
+    return typeof item === 'string' ? item : new Line(renderEvent(item.event, this.t), item);
+  }
 
   // A command's replies: an array when they are known now, an Observable when the hub
   // answers later. The queue keeps them in the order the commands came, the join first:
