@@ -286,9 +286,9 @@ export class RedisHub implements Hub {
    * node gets its address back (here, and in Redis at the re-sync) before the name is claimed.
    */
   claim(id: string, name: string): Answer<RenameResult> {
+    if (this.link.linked && this.local.has(id)) return this.claimEverywhere(id, name);
     const holder = this.local.holder(name);
     const displaced = holder === undefined || holder === id ? undefined : this.local.get(holder);
-    if (this.link.linked && this.local.has(id)) return this.claimEverywhere(id, name);
     if (!displaced) return this.rename(id, name);
     const freed$ = this.rename(displaced.id, displaced.addr);
     const next$ = (): Answer<RenameResult> => {
@@ -312,10 +312,7 @@ export class RedisHub implements Hub {
     const takeHere = (): RenameResult => {
       if (!this.local.has(id)) return 'taken';
       const displaced = this.local.take(id, name);
-      if (displaced) {
-        this.reconcile.renamed(displaced.id, displaced.addr);
-        this.inboxes.deliver(displaced.id, { kind: 'reclaimed', name: displaced.name, addr: displaced.addr });
-      }
+      if (displaced) this.reclaimed(displaced);
       this.reconcile.renamed(id, name);
       this.reconcile.changed();
       return 'ok';
@@ -330,13 +327,10 @@ export class RedisHub implements Hub {
     );
   }
 
-  /** A login took this member's name: it goes back to its address, and is told so. */
-  private reclaimedHere(id: string, name: string): void {
-    const presence = this.local.unname(id);
-    if (!presence) return;
-    this.reconcile.renamed(id, presence.addr);
-    this.reconcile.changed();
-    this.inboxes.deliver(id, { kind: 'reclaimed', name, addr: presence.addr });
+  /** A member whose name a login took, back to its address here already (as it was before): told so. */
+  private reclaimed(displaced: Presence): void {
+    this.reconcile.renamed(displaced.id, displaced.addr);
+    this.inboxes.deliver(displaced.id, { kind: 'reclaimed', name: displaced.name, addr: displaced.addr });
   }
 
   list(): Answer<readonly Presence[]> {
@@ -586,7 +580,10 @@ export class RedisHub implements Hub {
   /** A login on another node took this member's name (the CLAIM script): unless it already let go of it. */
   private reclaimedElsewhere(id: string, name: string): void {
     const presence = this.local.get(id);
-    if (presence && nameKey(presence.name) === nameKey(name)) this.reclaimedHere(id, presence.name);
+    if (!presence || nameKey(presence.name) !== nameKey(name)) return;
+    this.local.unname(id);
+    this.reclaimed(presence);
+    this.reconcile.changed();
   }
 
   /** Redis gave a name this member took during a cut back to the one who held it all along. */
