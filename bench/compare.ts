@@ -13,13 +13,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BenchResult } from './run';
+import { ROOT, RX_IM_LISTENING, runBench, spawnListening } from './spawn';
 import { chart } from './svg';
 
 /** BENCHMARKS.md below this line is not written by bench:compare. */
 const KEPT = '<!-- kept by bench:compare -->';
-
-const ROOT = path.resolve(__dirname, '..');
-const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
 
 interface Scenario {
   readonly key: string;
@@ -132,36 +130,6 @@ function stop(child: ChildProcess): Promise<void> {
       resolve();
     });
     child.kill('SIGTERM');
-  });
-}
-
-function runBench(args: readonly string[], port: number, pid: number, label: string): Promise<BenchResult | { error: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [...TS_NODE, path.join(__dirname, 'cli.ts'), ...args, '--port', `${port}`, '--pid', `${pid}`, '--label', label, '--json'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      const last = d.trim().split('\n').pop();
-      if (last) process.stderr.write(`\r\x1b[K  ${last.slice(0, 150)}`);
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.on('exit', () => {
-      clearTimeout(timer);
-      process.stderr.write('\r\x1b[K');
-      const line = out
-        .trim()
-        .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
-      if (line) return resolve(JSON.parse(line) as BenchResult);
-      resolve({ error: err.trim().split('\n').pop() ?? 'no output' });
-    });
   });
 }
 
@@ -374,33 +342,8 @@ async function main(): Promise<void> {
           // What `npm start` runs: the compiled server (compare.sh builds it first), with its
           // message log on, in a fresh data directory of its own.
           const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rx-im-bench-data-'));
-          const child = spawn(
-            process.execPath,
-            [
-              'dist/cli/server.js',
-              '--port',
-              '0',
-              '--no-web',
-              '--rate-limit',
-              '0',
-              '--idle-timeout',
-              '3600',
-              '--max-connections',
-              '100000',
-              '--data-dir',
-              dataDir,
-            ],
-            { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
-          );
-          const port = await new Promise<number>((resolve, reject) => {
-            let out = '';
-            child.stdout.setEncoding('utf8').on('data', (d: string) => {
-              out += d;
-              const m = /listening on [^\s]+:(\d+) \(tcp\)/.exec(out);
-              if (m) resolve(Number(m[1]));
-            });
-            child.once('exit', (code) => reject(new Error(`rx-im-server exited (${code}) before listening`)));
-          });
+          const args = ['--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--max-connections', '100000', '--data-dir', dataDir];
+          const { child, port } = await spawnListening(['dist/cli/server.js', ...args], RX_IM_LISTENING, 'rx-im-server');
           child.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
           return { child, port };
         },
@@ -424,16 +367,7 @@ async function main(): Promise<void> {
         // Not a chat server: the private path in bare Node, the yardstick for rx-im's own cost.
         name: 'floor',
         start: async () => {
-          const child = spawn(process.execPath, ['dist/bench/floor-relay.js', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
-          const port = await new Promise<number>((resolve, reject) => {
-            let out = '';
-            child.stdout.setEncoding('utf8').on('data', (d: string) => {
-              out += d;
-              const m = /floor relay on [^\s]+:(\d+)/.exec(out);
-              if (m) resolve(Number(m[1]));
-            });
-            child.once('exit', (code) => reject(new Error(`the floor relay exited (${code}) before listening`)));
-          });
+          const { child, port } = await spawnListening(['dist/bench/floor-relay.js', '0'], /floor relay on [^\s]+:(\d+)/, 'the floor relay');
           return { child, port };
         },
       },
@@ -452,7 +386,7 @@ async function main(): Promise<void> {
           const { child, port } = await server.start();
           try {
             const key = `${server.name}/${sc.key}`;
-            const r = await runBench(sc.args, port, child.pid!, server.name);
+            const r = await runBench(sc.args, port, child.pid!, { label: server.name, progress: true });
             if (!results.has(key) || score(r) > score(results.get(key))) results.set(key, r);
           } finally {
             await stop(child);

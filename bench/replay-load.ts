@@ -9,15 +9,14 @@
  *
  *     npm run bench:replay -- [--events N] [--clients C] [--senders S] [--duration SECONDS]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchResult } from './run';
-
-const ROOT = path.resolve(__dirname, '..');
+import { ROOT, RX_IM_LISTENING, runBench, spawnListening } from './spawn';
 
 function options(): { events: number; clients: number; senders: number; duration: number } {
   const { values } = parseArgs({
@@ -88,51 +87,21 @@ function before(id: string): string {
   return seq > 0 ? `${ms}-${seq - 1}` : `${ms - 1}-999999999`;
 }
 
-function startServer(dataDir: string, page: number): Promise<{ port: number; pid: number; stop: () => void }> {
-  const child = spawn(
-    process.execPath,
-    ['dist/cli/server.js', '--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--history-page', `${page}`, '--data-dir', dataDir],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening on [^\s]+:(\d+) \(tcp\)/.exec(out);
-      if (m) resolve({ port: Number(m[1]), pid: child.pid!, stop: () => child.kill('SIGTERM') });
-    });
-    child.once('exit', (code) => reject(new Error(`rx-im-server exited (${code}) before listening`)));
-  });
-}
-
 /** rx-im-bench fanout against the server, in a child process (this one keeps replaying meanwhile). */
-function fanout(port: number, pid: number, o: ReturnType<typeof options>): Promise<BenchResult> {
+async function fanout(port: number, pid: number, o: ReturnType<typeof options>): Promise<BenchResult> {
   const args = ['fanout', '-c', `${o.clients}`, '-s', `${o.senders}`, '-m', '100000', '--duration', `${o.duration}`];
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'cli.ts'), ...args, '--port', `${port}`, '--pid', `${pid}`, '--json', '--quiet'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve, reject) => {
-    child.once('exit', () => {
-      const line = out
-        .trim()
-        .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line) as BenchResult);
-      else reject(new Error('rx-im-bench gave no result'));
-    });
-  });
+  const result = await runBench(args, port, pid);
+  if ('error' in result) throw new Error(`rx-im-bench: ${result.error}`);
+  return result;
 }
 
 async function main(): Promise<void> {
   const o = options();
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rx-im-replay-'));
-  const server = await startServer(dataDir, o.events);
+  const serverArgs = ['--port', '0', '--no-web', '--rate-limit', '0', '--idle-timeout', '3600', '--history-page', `${o.events}`, '--data-dir', dataDir];
+  const { child, port } = await spawnListening(['dist/cli/server.js', ...serverArgs], RX_IM_LISTENING, 'rx-im-server');
+  const server = { port, pid: child.pid! };
   try {
     // The log: N lines from one client, tagged so that the first one's id is known.
     const filler = await Client.open(server.port);
@@ -203,7 +172,7 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`${JSON.stringify({ events: o.events, alone: alone.run, withReplays: withReplays.run, replays })}\n`);
   } finally {
-    server.stop();
+    child.kill('SIGTERM');
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
